@@ -1,0 +1,3 @@
+"""nisflow.baselines."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nisflow.bench."""
+
+__all__: list[str] = []

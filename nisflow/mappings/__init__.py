@@ -1,0 +1,3 @@
+"""nisflow.mappings."""
+
+__all__: list[str] = []

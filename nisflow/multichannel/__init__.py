@@ -1,0 +1,3 @@
+"""nisflow.multichannel."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nisflow.physics."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""nisflow.training."""
+
+__all__: list[str] = []
