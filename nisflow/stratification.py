@@ -1,0 +1,143 @@
+"""Stratified sampling of the unit hypercube with adaptive allocation (VEGAS+-style).
+
+nisflow stratifies the *latent* space of a flow: the latent cube [0, 1]^d is cut into ``m^d``
+equal hypercubes ("cells"), each cell receives at least ``min_per_cell`` uniform points, and the
+integral is the volume-weighted sum of the per-cell means of the weights. Variance is the sum of
+the per-cell variances of the mean, so only the fluctuation of the weight *inside* a cell counts.
+For a trained flow the weight ``w(u) = f(T(u)) |det dT/du|`` is close to constant and smooth, and
+stratification removes most of what is left in low dimensions. Allocation across cells follows
+the measured per-cell spread ``n_h ∝ (V_h σ_h)^β`` (Lepage's VEGAS+ damping, β = 0.75 default).
+
+All functions are pure and take explicit randomness.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+__all__ = [
+    "StratifiedEstimate",
+    "strata_per_dim",
+    "allocate",
+    "stratified_points",
+    "stratified_estimate",
+]
+
+
+@dataclass(frozen=True)
+class StratifiedEstimate:
+    """Result of :func:`stratified_estimate` (float64 scalars and per-cell tensors).
+
+    Attributes:
+        mean: the integral estimate Σ_h V_h mean_h(w).
+        variance: its variance Σ_h V_h² s_h² / n_h.
+        cell_sigma: per-cell standard deviation of the weight, shape ``(n_cells,)``; feeds the
+            next :func:`allocate`.
+    """
+
+    mean: float
+    variance: float
+    cell_sigma: Tensor
+
+
+def strata_per_dim(n: int, d: int, *, min_per_cell: int = 2, max_cells: int = 2**22) -> int:
+    """Number ``m`` of strata per axis such that ``m^d`` cells each get ``min_per_cell`` points.
+
+    Returns the largest ``m >= 1`` with ``m**d * min_per_cell <= n`` and ``m**d <= max_cells``.
+    """
+    if n < 1 or d < 1:
+        raise ValueError(f"Expected positive n and d; got n={n}, d={d}.")
+    limit = min(n // max(min_per_cell, 1), max_cells)
+    if limit < 1:
+        return 1
+    m = max(1, int(math.floor(limit ** (1.0 / d) + 1e-9)))
+    while m > 1 and m**d > limit:
+        m -= 1
+    while (m + 1) ** d <= limit:
+        m += 1
+    return m
+
+
+def allocate(
+    n: int, n_cells: int, cell_sigma: Tensor | None = None, *, beta: float = 0.75,
+    min_per_cell: int = 2,
+) -> Tensor:
+    """Points per cell: ``min_per_cell`` each, the rest ∝ ``cell_sigma**beta`` (uniform if None).
+
+    Args:
+        n: total number of points wanted (at least ``min_per_cell * n_cells``).
+        n_cells: number of cells.
+        cell_sigma: per-cell spread from a previous iteration, shape ``(n_cells,)``.
+        beta: damping exponent (0 gives uniform allocation, 1 full VEGAS+ adaptation).
+        min_per_cell: floor per cell (2 keeps every per-cell variance estimable).
+
+    Returns:
+        Long tensor of shape ``(n_cells,)`` summing to exactly ``max(n, min_per_cell * n_cells)``.
+    """
+    base = min_per_cell * n_cells
+    extra = max(n - base, 0)
+    counts = torch.full((n_cells,), min_per_cell, dtype=torch.long)
+    if extra == 0:
+        return counts
+    if cell_sigma is None:
+        share = torch.full((n_cells,), 1.0 / n_cells, dtype=torch.float64)
+    else:
+        s = cell_sigma.detach().to("cpu", torch.float64).clamp_min(0) ** beta
+        total = float(s.sum())
+        share = s / total if total > 0 and math.isfinite(total) else torch.full_like(s, 1.0 / n_cells)
+    raw = share * extra
+    floor = raw.floor().long()
+    counts += floor
+    remainder = extra - int(floor.sum())
+    if remainder > 0:  # largest fractional parts get the leftover points (deterministic)
+        idx = torch.argsort(raw - floor.to(raw.dtype), descending=True, stable=True)[:remainder]
+        counts[idx] += 1
+    return counts
+
+
+def stratified_points(
+    counts: Tensor, m: int, d: int, *, generator: torch.Generator | None = None,
+    device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+) -> tuple[Tensor, Tensor]:
+    """Uniform points inside each of the ``m^d`` cells, ``counts[h]`` of them in cell ``h``.
+
+    Cell ``h`` has integer coordinates given by the base-``m`` digits of ``h`` (first axis
+    fastest). Returns ``(u, cell)``: points of shape ``(N, d)`` in [0, 1]^d, ``N = counts.sum()``,
+    and the cell index of each point, shape ``(N,)``, sorted by cell.
+    """
+    n_cells = m**d
+    if counts.shape != (n_cells,):
+        raise ValueError(f"Expected counts of shape ({n_cells},); got {tuple(counts.shape)}.")
+    counts_dev = counts.to(device)
+    cell = torch.repeat_interleave(torch.arange(n_cells, device=device), counts_dev)
+    powers = m ** torch.arange(d, device=device)
+    corner = (cell.unsqueeze(-1) // powers) % m
+    jitter = torch.rand(cell.shape[0], d, generator=generator, device=device, dtype=dtype)
+    u = (corner.to(dtype) + jitter) / m
+    return u.clamp_(0.0, 1.0), cell
+
+
+def stratified_estimate(w: Tensor, cell: Tensor, counts: Tensor) -> StratifiedEstimate:
+    """Combine weights ``w`` (shape ``(N,)``) of stratified points into an integral estimate.
+
+    Accumulates in float64. Every cell must hold at least 2 points.
+    """
+    n_cells = counts.shape[0]
+    if int(counts.min()) < 2:
+        raise ValueError(f"Expected at least 2 points per cell; got a cell with {int(counts.min())}.")
+    w64 = w.detach().to(torch.float64)
+    cell = cell.to(w64.device)
+    n_h = counts.to(w64.device, torch.float64)
+    s1 = torch.zeros(n_cells, dtype=torch.float64, device=w64.device).index_add_(0, cell, w64)
+    mean_h = s1 / n_h
+    dev = w64 - mean_h[cell]
+    s2 = torch.zeros_like(s1).index_add_(0, cell, dev * dev)
+    var_h = s2 / (n_h - 1)  # unbiased per-cell variance of w
+    vol = 1.0 / n_cells
+    mean = float(mean_h.sum() * vol)
+    variance = float((var_h / n_h).sum() * vol * vol)
+    return StratifiedEstimate(mean=mean, variance=variance, cell_sigma=(var_h.sqrt() * vol).cpu())
