@@ -1,3 +1,7 @@
-"""nisflow.baselines."""
+"""nisflow.baselines: uniform MC and VEGAS behind the benchmark's common interface."""
 
-__all__: list[str] = []
+from nisflow.baselines.record import Budget, RunRecord, unweighting_efficiency
+from nisflow.baselines.uniform import run_uniform
+from nisflow.baselines.vegas import run_vegas
+
+__all__ = ["Budget", "RunRecord", "unweighting_efficiency", "run_uniform", "run_vegas"]

@@ -1,3 +1,57 @@
-"""nisflow.physics."""
+"""nisflow.physics: kinematics, PDFs, matrix elements, phase space and process integrands.
 
-__all__: list[str] = []
+The process integrands (:class:`DrellYan`, :class:`EEToMuMu`) are callables on [0, 1]^d that
+return dσ in pb, so that ``Integrator(d=p.d, f=p).integrate()`` gives the cross section.
+"""
+
+from .kinematics import (
+    boost,
+    boost_from_rest_frame,
+    boost_to_rest_frame,
+    delta_phi,
+    delta_r,
+    mass,
+    mass_squared,
+    minkowski_dot,
+    phi,
+    pseudorapidity,
+    pt,
+    rapidity,
+)
+from .matrix_elements import ZPrime, ddbar_to_ddbar, ee_to_mumu, emu_to_emu, qqbar_to_ll
+from .parameters import GEV2_TO_PB, StandardModel
+from .pdf import PDF, PDFNotFoundError, find_pdf_set, load_pdf, pdf_search_paths
+from .phase_space import RamboOnDiet, massless_volume, two_body_decay
+from .processes import DrellYan, EEToMuMu
+
+__all__ = [
+    "boost",
+    "boost_from_rest_frame",
+    "boost_to_rest_frame",
+    "delta_phi",
+    "delta_r",
+    "mass",
+    "mass_squared",
+    "minkowski_dot",
+    "phi",
+    "pseudorapidity",
+    "pt",
+    "rapidity",
+    "ZPrime",
+    "ddbar_to_ddbar",
+    "ee_to_mumu",
+    "emu_to_emu",
+    "qqbar_to_ll",
+    "GEV2_TO_PB",
+    "StandardModel",
+    "PDF",
+    "PDFNotFoundError",
+    "find_pdf_set",
+    "load_pdf",
+    "pdf_search_paths",
+    "RamboOnDiet",
+    "massless_volume",
+    "two_body_decay",
+    "DrellYan",
+    "EEToMuMu",
+]

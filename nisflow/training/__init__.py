@@ -1,3 +1,31 @@
-"""nisflow.training."""
+"""Training flows for importance sampling: the trainer, survey strategies and the buffer."""
 
-__all__: list[str] = []
+from .batch import SampleBatch
+from .buffer import SampleBuffer
+from .survey import (
+    SURVEY_STRATEGIES,
+    AdaptiveSurvey,
+    BufferedSurvey,
+    FlatSurvey,
+    ForwardSurvey,
+    OnlineSurvey,
+    SurveyStep,
+    SurveyStrategy,
+    get_survey_strategy,
+)
+from .trainer import Trainer
+
+__all__ = [
+    "SampleBatch",
+    "SampleBuffer",
+    "Trainer",
+    "SurveyStep",
+    "SurveyStrategy",
+    "FlatSurvey",
+    "ForwardSurvey",
+    "AdaptiveSurvey",
+    "OnlineSurvey",
+    "BufferedSurvey",
+    "SURVEY_STRATEGIES",
+    "get_survey_strategy",
+]

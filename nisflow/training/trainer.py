@@ -1,0 +1,201 @@
+"""The low-level trainer: a flow, a loss and an optimizer (ZüNIS appendix F.2).
+
+A :class:`Trainer` does two things and can be used without an integrator:
+
+* :meth:`Trainer.sample` draws points from the model with their exact log-density (no gradient);
+  every sampler of nisflow goes through it, so a change of the sampling density (e.g. a mixture
+  with a uniform component) changes training and integration consistently.
+* :meth:`Trainer.train_on_batch` takes gradient steps on points sampled and evaluated elsewhere —
+  by the trainer itself, uniformly, or read from a file — with the q-weighted loss, so that stored
+  evaluations of an expensive integrand are never wasted::
+
+      trainer = Trainer(flow, loss="variance", lr=1e-3)
+      x, log_q = trainer.sample(10_000, generator=g)
+      losses = trainer.train_on_batch(x, log_q, f(x), n_epochs=5)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from ..flows.flow import Flow
+from ..losses import Loss, get_loss
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Trains a :class:`~nisflow.flows.Flow` towards ``|f| / I`` with a q-weighted loss.
+
+    Args:
+        flow: the model, a flow on [0, 1]^d.
+        loss: a name from :data:`nisflow.losses.LOSSES` or a callable ``loss(f, log_g, log_q)``.
+        lr: Adam learning rate (ignored if ``optimizer`` is given).
+        optimizer: an optimizer over ``flow.parameters()``; Adam if ``None``.
+        batch_size: points per gradient step when training on a batch; ``None`` for the whole
+            batch.
+        max_grad_norm: clip the gradient norm to this value; ``None`` for no clipping.
+        chunk_size: the most points pushed through the flow at once without gradient.
+    """
+
+    def __init__(
+        self,
+        flow: Flow,
+        loss: str | Loss = "variance",
+        *,
+        lr: float = 1e-3,
+        optimizer: torch.optim.Optimizer | None = None,
+        batch_size: int | None = None,
+        max_grad_norm: float | None = None,
+        chunk_size: int = 1_000_000,
+    ):
+        if not isinstance(flow, Flow):
+            raise TypeError(f"Expected flow to be a nisflow Flow; got {type(flow).__name__}.")
+        if not (isinstance(lr, (int, float)) and lr > 0):
+            raise ValueError(f"Expected a positive learning rate; got {lr!r}.")
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"Expected batch_size a positive integer or None; got {batch_size!r}.")
+        self.flow = flow
+        self.loss = get_loss(loss)
+        params = [p for p in flow.parameters() if p.requires_grad]
+        if optimizer is None and params:
+            optimizer = torch.optim.Adam(params, lr=lr)
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.max_grad_norm = max_grad_norm
+        self.chunk_size = chunk_size
+        self.n_steps = 0
+
+    @property
+    def d(self) -> int:
+        """The dimension of the flow."""
+        return self.flow.d
+
+    # -- sampling -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def sample(self, n: int, *, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
+        """Draw ``n`` points from the model with the exact log-density they were drawn from.
+
+        Args:
+            n: the number of points.
+            generator: the random generator (on the flow's device).
+
+        Returns:
+            ``(x, log_q)``: points of shape ``(n, d)`` in the flow's dtype, and float64
+            log-densities of shape ``(n,)``.
+        """
+        xs, lqs = [], []
+        for start in range(0, max(n, 1), self.chunk_size):
+            m = min(self.chunk_size, n - start)
+            x, log_q = self.flow.sample_and_log_prob(m, generator=generator)
+            xs.append(x)
+            lqs.append(log_q.to(torch.float64))
+        return torch.cat(xs), torch.cat(lqs)
+
+    @torch.no_grad()
+    def log_prob(self, x: Tensor) -> Tensor:
+        """Model log-density at ``x`` of shape ``(n, d)``, float64, shape ``(n,)``, no gradient."""
+        x = x.to(device=self.flow.device, dtype=self.flow.dtype)
+        out = [
+            self.flow.log_prob(x[s : s + self.chunk_size]).to(torch.float64)
+            for s in range(0, x.shape[0], self.chunk_size)
+        ]
+        return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64, device=x.device)
+
+    # -- training -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def loss_value(self, x: Tensor, log_q: Tensor, f: Tensor) -> float:
+        """The loss of the current model on a batch, without gradient (e.g. to compare models)."""
+        return float(self.loss(f, self.log_prob(x), log_q))
+
+    def train_on_batch(
+        self,
+        x: Tensor,
+        log_q: Tensor,
+        f: Tensor,
+        *,
+        n_epochs: int = 1,
+        batch_size: int | None = None,
+        generator: torch.Generator | None = None,
+    ) -> list[float]:
+        """Take gradient steps on points sampled and evaluated elsewhere.
+
+        Each epoch shuffles the batch and takes one step per minibatch of ``batch_size`` points.
+        A batch on which ``f`` vanishes carries no information and is skipped; a step whose
+        loss is not finite is skipped (the model is left unchanged) and recorded as ``nan``.
+
+        Args:
+            x: points in [0, 1]^d, shape ``(n, d)``.
+            log_q: the log-density they were drawn from, shape ``(n,)``.
+            f: integrand values at ``x``, shape ``(n,)``.
+            n_epochs: passes over the batch.
+            batch_size: points per step; defaults to the trainer's, else the whole batch.
+            generator: randomness for the shuffling.
+
+        Returns:
+            The loss of every step, in order.
+        """
+        n = x.shape[0]
+        if x.dim() != 2 or x.shape[1] != self.d or log_q.shape != (n,) or f.shape != (n,):
+            raise ValueError(
+                f"Expected x of shape (n, {self.d}) and log_q, f of shape (n,); got "
+                f"{tuple(x.shape)}, {tuple(log_q.shape)}, {tuple(f.shape)}."
+            )
+        if isinstance(n_epochs, bool) or not isinstance(n_epochs, int) or n_epochs < 0:
+            raise ValueError(f"Expected n_epochs a non-negative integer; got {n_epochs!r}.")
+        if self.optimizer is None or n == 0 or not bool((f != 0).any()):
+            return []
+        device, dtype = self.flow.device, self.flow.dtype
+        x = x.detach().to(device=device, dtype=dtype)
+        log_q = log_q.detach().to(device=device, dtype=torch.float64)
+        f = f.detach().to(device=device, dtype=torch.float64)
+        size = batch_size or self.batch_size or n
+        losses: list[float] = []
+        for _ in range(n_epochs):
+            if size < n:
+                gen_device = generator.device if generator is not None else device
+                order = torch.randperm(n, generator=generator, device=gen_device).to(device)
+            else:
+                order = None
+            for start in range(0, n, size):
+                idx = order[start : start + size] if order is not None else slice(None)
+                losses.append(self._step(x[idx], log_q[idx], f[idx]))
+        return losses
+
+    def _step(self, x: Tensor, log_q: Tensor, f: Tensor) -> float:
+        if self.optimizer is None:
+            raise RuntimeError("Expected a trainer with trainable parameters; got none.")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss = self.loss(f, self.flow.log_prob(x), log_q)
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            return math.nan
+        loss.backward()
+        params = [p for g in self.optimizer.param_groups for p in g["params"]]
+        if self.max_grad_norm is not None:
+            norm = torch.nn.utils.clip_grad_norm_(params, self.max_grad_norm)
+            if not bool(torch.isfinite(norm)):
+                self.optimizer.zero_grad(set_to_none=True)
+                return math.nan
+        self.optimizer.step()
+        self.n_steps += 1
+        return value
+
+    # -- persistence --------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, object]:
+        """Flow and optimizer state (tensors and plain Python only)."""
+        return {
+            "flow": self.flow.state_dict(),
+            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
+            "n_steps": self.n_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        """Restore what :meth:`state_dict` returned."""
+        self.flow.load_state_dict(state["flow"])  # type: ignore[arg-type]
+        if self.optimizer is not None and state.get("optimizer") is not None:
+            self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[arg-type]
+        self.n_steps = int(state.get("n_steps", 0))  # type: ignore[arg-type]
