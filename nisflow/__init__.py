@@ -3,11 +3,15 @@
 __version__ = "0.1.0"
 
 from .integrator import FlowConfig, Integrator, TrainingConfig  # noqa: E402
-from .result import IntegrationResult  # noqa: E402
 from .multichannel import Channel, MultiChannelIntegrator  # noqa: E402
+from .result import IntegrationResult  # noqa: E402
 
 __all__ = [
-    "__version__", "Integrator", "IntegrationResult", "FlowConfig", "TrainingConfig",
+    "__version__",
+    "Integrator",
+    "IntegrationResult",
+    "FlowConfig",
+    "TrainingConfig",
     "Channel",
     "MultiChannelIntegrator",
 ]

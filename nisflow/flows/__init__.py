@@ -1,12 +1,10 @@
 """Bijections of [0, 1]^d with exact log-Jacobians: transforms, coupling cells, flows."""
 
-from .base import Bijection, InvertibleTransform
-from .flow import Flow, Prior
-from .priors import GaussianPrior, UniformPrior
 from .affine import Affine, UnitAffine
-from .splines import PiecewiseLinear, PiecewiseQuadratic, RationalQuadraticSpline
-from .transforms import TRANSFORMS, make_transform
-from .networks import MLP
+from .base import Bijection, InvertibleTransform
+from .coupling import CouplingCell
+from .coupling_flow import PERMUTATIONS, PRIORS, CouplingFlow, make_permutation
+from .flow import Flow, Prior
 from .masks import (
     MASKS,
     checkerboard_masks,
@@ -15,10 +13,12 @@ from .masks import (
     make_masks,
     random_masks,
 )
-from .coupling import CouplingCell
+from .networks import MLP
 from .permutations import ExchangePermutation, Permutation, RandomPermutation
+from .priors import GaussianPrior, UniformPrior
 from .rotations import GaussianCDF, Rotation, SoftRotation, TrainableRotation, euler_rotation_matrix
-from .coupling_flow import PERMUTATIONS, PRIORS, CouplingFlow, make_permutation
+from .splines import PiecewiseLinear, PiecewiseQuadratic, RationalQuadraticSpline
+from .transforms import TRANSFORMS, make_transform
 
 __all__ = ["Bijection", "InvertibleTransform", "Flow", "Prior", "UniformPrior", "GaussianPrior"]
 __all__ += [

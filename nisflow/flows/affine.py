@@ -50,7 +50,7 @@ class Affine(_AffineParams):
     """Element-wise affine map of R: ``y = x exp(s) + t``, ``s = B tanh(raw / B)``.
 
     Args:
-        scale_bound: the soft bound ``B`` on ``|s|`` (per cell the scale lies in
+        scale_bound: the soft bound ``B`` on ``|s|`` (default 3: per cell the scale lies in
             ``[exp(-B), exp(B)]``).
 
     Parameters per point: shape ``(k, 2)`` (raw log-scale, shift). Domain ``"real"``.
@@ -79,8 +79,12 @@ class UnitAffine(_AffineParams):
     is therefore evaluated at ``x`` clamped to ``[sqrt(tiny), 1 - eps/2]`` of the dtype (a finite
     value, and finite gradients), while the map itself sends 0 to 0 and 1 to 1 exactly.
 
+    Finite precision: a steep map (``exp(s)`` well above 1) sends points near the ends to within
+    an ulp of 0 or 1, and in float32 often exactly onto them; such a point's position is lost
+    and the inverse returns the endpoint. The spline transforms do not have this limitation.
+
     Args:
-        scale_bound: the soft bound ``B`` on ``|s|``.
+        scale_bound: the soft bound ``B`` on ``|s|`` (default 3: scales within ``[0.05, 20]``).
 
     Parameters per point: shape ``(k, 2)`` (raw log-scale, shift). Domain ``"unit"``.
     """
@@ -107,8 +111,8 @@ class UnitAffine(_AffineParams):
         w = self._logit(x, torch.finfo(x.dtype).tiny ** 0.5)
         z = torch.exp(s) * w + t
         y = torch.sigmoid(z)
-        y = torch.where(x <= 0.0, torch.zeros_like(y), y)
-        y = torch.where(x >= 1.0, torch.ones_like(y), y)
+        y = torch.where(x <= 0.0, 0.0, y)
+        y = torch.where(x >= 1.0, 1.0, y)
         return y, self._log_det(s, w, z)
 
     def backward(self, y: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:
@@ -121,10 +125,10 @@ class UnitAffine(_AffineParams):
         # that the two log-determinants of an endpoint cancel.
         lo_x = info.tiny**0.5
         hi_x = 1.0 - info.eps / 2
-        w = torch.where(y <= 0.0, torch.full_like(w, math.log(lo_x) - math.log1p(-lo_x)), w)
-        w = torch.where(y >= 1.0, torch.full_like(w, math.log(hi_x) - math.log1p(-hi_x)), w)
+        w = torch.where(y <= 0.0, math.log(lo_x) - math.log1p(-lo_x), w)
+        w = torch.where(y >= 1.0, math.log(hi_x) - math.log1p(-hi_x), w)
         z = torch.exp(s) * w + t
         x = torch.sigmoid(w)
-        x = torch.where(y <= 0.0, torch.zeros_like(x), x)
-        x = torch.where(y >= 1.0, torch.ones_like(x), x)
+        x = torch.where(y <= 0.0, 0.0, x)
+        x = torch.where(y >= 1.0, 1.0, x)
         return x, -self._log_det(s, w, z)

@@ -100,9 +100,9 @@ class PiecewiseLinear(InvertibleTransform):
     Example::
 
         >>> t = PiecewiseLinear(n_bins=4)
-        >>> x = torch.rand(10, 3)
-        >>> y, log_det = t(x, torch.randn(10, *t.param_shape(3)))
-        >>> x2, log_det2 = t.backward(y, torch.zeros(10, 3, 4))
+        >>> x, params = torch.rand(10, 3), torch.randn(10, *t.param_shape(3))  # (10, 3, 4)
+        >>> y, log_det = t(x, params)  # shapes (10, 3) and (10,)
+        >>> x2, log_det2 = t.backward(y, params)  # x2 == x, log_det2 == -log_det
     """
 
     domain = "unit"
@@ -330,7 +330,8 @@ class RationalQuadraticSpline(InvertibleTransform):
         q = r * (d0 + d1 - 2.0 * s)
         a = hb * (s - d0) + q
         bb = hb * d0 - q
-        # c = -s r <= 0; the discriminant b^2 - 4ac is positive for a monotone spline.
+        # The bin's quadratic a xi^2 + b xi + c = 0 has c = -s r <= 0; its discriminant equals
+        # (denominator * dy/dxi)^2 > 0 at the root, so the clamp only absorbs rounding.
         disc = (bb * bb + 4.0 * a * s * r).clamp_min(torch.finfo(y.dtype).tiny)
         xi = (2.0 * s * r / (bb + torch.sqrt(disc))).clamp(0.0, 1.0)
         x_left = _take(torch.cumsum(w, dim=-1), b) - wb

@@ -63,7 +63,9 @@ def allocate(
     # Largest remainder: hand out the missing points by decreasing remainder; take back the
     # excess created by the minimum from the largest channels.
     diff = n - int(counts.sum())
-    remainder = torch.where(active, target - counts.to(torch.float64), torch.full_like(target, -1.0))
+    remainder = torch.where(
+        active, target - counts.to(torch.float64), torch.full_like(target, -1.0)
+    )
     order = [int(c) for c in torch.argsort(remainder, descending=True) if bool(active[c])]
     while diff > 0:
         for c in order[:diff]:

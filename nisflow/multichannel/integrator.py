@@ -273,7 +273,11 @@ class MultiChannelIntegrator:
         self.channel_weights_mode = (
             channel_weights if isinstance(channel_weights, str) else "custom"
         )
-        self.cwnet_hidden, self.cwnet_layers, self.n_features = cwnet_hidden, cwnet_layers, n_features
+        self.cwnet_hidden, self.cwnet_layers, self.n_features = (
+            cwnet_hidden,
+            cwnet_layers,
+            n_features,
+        )
         if isinstance(channel_weights, ChannelWeights):
             if channel_weights.n_channels != self.m:
                 raise ValueError(
@@ -298,7 +302,10 @@ class MultiChannelIntegrator:
             ).to(device=self.device, dtype=torch.float64)
             with torch.no_grad():
                 pilot = torch.cat(
-                    [ch.sample_and_log_prob(256, generator=self.generator)[0] for ch in self.channels]
+                    [
+                        ch.sample_and_log_prob(256, generator=self.generator)[0]
+                        for ch in self.channels
+                    ]
                 )
             net.fit_inputs(pilot)
             self.weights = net
@@ -759,7 +766,9 @@ class MultiChannelIntegrator:
                 "another format."
             )
         if state.get("version") != _VERSION:
-            raise ValueError(f"Expected file format version {_VERSION}; got {state.get('version')!r}.")
+            raise ValueError(
+                f"Expected file format version {_VERSION}; got {state.get('version')!r}."
+            )
         try:
             cfg = dict(state["config"])
             if len(channels) != cfg["m"]:

@@ -260,7 +260,9 @@ class ChannelWeightNet(ChannelWeights):
                         m.weight.copy_(
                             (torch.rand(m.weight.shape, generator=generator) * 2 - 1) * bound
                         )
-                        m.bias.copy_((torch.rand(m.bias.shape, generator=generator) * 2 - 1) * bound)
+                        m.bias.copy_(
+                            (torch.rand(m.bias.shape, generator=generator) * 2 - 1) * bound
+                        )
         nn.init.zeros_(last.weight)
         nn.init.zeros_(last.bias)
 

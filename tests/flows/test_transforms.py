@@ -85,6 +85,8 @@ def _check_round_trip(transform: InvertibleTransform, x: Tensor, params: Tensor)
     eps, tol = torch.finfo(dtype).eps, TOL[dtype]
     dydx, y, log_det = _slope(transform, x, params)
     x2, log_det2 = transform.backward(y, params)
+    if transform.domain == "unit":
+        assert bool(((y >= 0) & (y <= 1) & (x2 >= 0) & (x2 <= 1)).all())
     bound = tol + 8 * eps * y.abs().clamp_min(1.0) / dydx.abs()
     err = (x2 - x).abs()
     assert bool((err <= bound).all()), (

@@ -20,7 +20,9 @@ def test_allocation_sums_to_n_and_respects_dropped(n, frac):
 
 
 def test_allocation_is_proportional_to_sigma_with_floor():
-    counts = allocate(10_000, torch.tensor([1.0, 3.0]), torch.tensor([True, True]), uniform_fraction=0.2)
+    counts = allocate(
+        10_000, torch.tensor([1.0, 3.0]), torch.tensor([True, True]), uniform_fraction=0.2
+    )
     # 0.2 * 5000 + 0.8 * 10000 * (1/4, 3/4)
     assert counts == [1000 + 2000, 1000 + 6000]
 
@@ -31,13 +33,17 @@ def test_allocation_without_sigmas_is_uniform():
 
 
 def test_minimum_points_per_active_channel():
-    counts = allocate(100, torch.tensor([1.0, 0.0, 0.0]), torch.ones(3, dtype=torch.bool), uniform_fraction=0.0)
+    counts = allocate(
+        100, torch.tensor([1.0, 0.0, 0.0]), torch.ones(3, dtype=torch.bool), uniform_fraction=0.0
+    )
     assert counts[1] >= 2 and counts[2] >= 2 and sum(counts) == 100
 
 
 def test_dropping_only_vanishing_channels_by_default():
     keep = channels_to_keep(
-        torch.tensor([1.0, 0.0, 1e-9]), torch.tensor([0.1, 0.0, 1e-10]), torch.ones(3, dtype=torch.bool)
+        torch.tensor([1.0, 0.0, 1e-9]),
+        torch.tensor([0.1, 0.0, 1e-10]),
+        torch.ones(3, dtype=torch.bool),
     )
     assert keep.tolist() == [True, False, True]
     keep = channels_to_keep(

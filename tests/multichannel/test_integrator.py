@@ -66,7 +66,10 @@ def test_zero_channel_is_dropped_without_nan():
     def box(x):
         return ((x[:, 0] >= 0) & (x[:, 0] <= 1)).double() * 3.0
 
-    channels = [Channel(mapping=Rectangle([0.0], [1.0])), Channel(mapping=Rectangle([2.0], [3.0]), flow=True)]
+    channels = [
+        Channel(mapping=Rectangle([0.0], [1.0])),
+        Channel(mapping=Rectangle([2.0], [3.0]), flow=True),
+    ]
     mc = MultiChannelIntegrator(
         box,
         d=1,
@@ -87,7 +90,9 @@ def test_zero_channel_is_dropped_without_nan():
 
 
 def test_mapping_that_leaves_the_domain_is_an_error():
-    with pytest.raises(ValueError, match=r"Expected every channel's mapping to map into the integration domain"):
+    with pytest.raises(
+        ValueError, match=r"Expected every channel's mapping to map into the integration domain"
+    ):
         MultiChannelIntegrator(
             camel, d=1, channels=camel_channels(), domain=[(0.0, 6.0)], verbose=False
         )
@@ -97,7 +102,9 @@ def test_wrong_dimension_and_options():
     with pytest.raises(ValueError, match="Expected channel 0 of dimension 2"):
         MultiChannelIntegrator(camel, d=2, channels=camel_channels(), verbose=False)
     with pytest.raises(ValueError, match="Expected channel_weights in"):
-        MultiChannelIntegrator(camel, d=1, channels=camel_channels(), channel_weights="x", verbose=False)
+        MultiChannelIntegrator(
+            camel, d=1, channels=camel_channels(), channel_weights="x", verbose=False
+        )
     with pytest.raises(ValueError, match="Expected prior"):
         MultiChannelIntegrator(camel, d=1, channels=camel_channels(), prior=42, verbose=False)
 
@@ -180,7 +187,9 @@ def test_result_sample_unweight_save_load(tmp_path):
 
     path = tmp_path / "mc.pt"
     mc.save(path)
-    loaded = MultiChannelIntegrator.load(path, camel, camel_channels(flow=nisflow.FlowConfig(hidden=8, n_bins=4)), verbose=False)
+    loaded = MultiChannelIntegrator.load(
+        path, camel, camel_channels(flow=nisflow.FlowConfig(hidden=8, n_bins=4)), verbose=False
+    )
     assert len(loaded.history) == len(mc.history)
     a, b = mc.refine(1, 300), loaded.refine(1, 300)
     assert a.mean == b.mean and a.sdev == b.sdev

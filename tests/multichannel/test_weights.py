@@ -28,7 +28,9 @@ def _channels():
 
 def _points_and_log_g(n: int = 500):
     g = torch.Generator().manual_seed(0)
-    x = torch.cat([torch.linspace(-20, 20, n)[:, None].double(), 10 * torch.randn(n, 1, generator=g).double()])
+    x = torch.cat(
+        [torch.linspace(-20, 20, n)[:, None].double(), 10 * torch.randn(n, 1, generator=g).double()]
+    )
     log_g = torch.stack([ch.mapping_log_prob(x) for ch in _channels()], -1)
     return x, log_g
 
@@ -40,7 +42,9 @@ def _modules():
         last = net.net[-1]
         last.weight.copy_(3.0 * torch.randn(last.weight.shape, generator=g))
         last.bias.copy_(3.0 * torch.randn(last.bias.shape, generator=g))
-    mg = FunctionPrior(3, [lambda x: torch.exp(-((x[:, 0] - c) ** 2)) for c in (2.0, 5.0, 1.0)])
+    mg = FunctionPrior(
+        3, [lambda x, c=c: torch.exp(-((x[:, 0] - c) ** 2)) for c in (2.0, 5.0, 1.0)]
+    )
     return {
         "uniform": UniformWeights(3),
         "sherpa": SherpaPrior(3),
@@ -57,7 +61,9 @@ def test_weights_are_a_partition_of_unity(name):
     assert alpha.shape == (x.shape[0], 3)
     assert bool(torch.isfinite(alpha).all())
     assert bool((alpha >= 0).all())
-    torch.testing.assert_close(alpha.sum(-1), torch.ones(x.shape[0], dtype=torch.float64), rtol=0, atol=1e-12)
+    torch.testing.assert_close(
+        alpha.sum(-1), torch.ones(x.shape[0], dtype=torch.float64), rtol=0, atol=1e-12
+    )
     # a channel that cannot reach x never gets weight there
     outside = ~torch.isfinite(log_g[:, 2])
     assert bool(outside.any())
