@@ -3,7 +3,6 @@
 Run: python examples/sampling_and_unweighting.py
 """
 
-import torch
 
 from nisflow import Integrator
 from nisflow.bench.functions import get_function

@@ -2,7 +2,8 @@
 
 __version__ = "0.1.0"
 
-from .integrator import FlowConfig, Integrator, TrainingConfig  # noqa: E402
+from .diagnostics import Diagnostics, NisflowReliabilityWarning  # noqa: E402
+from .integrator import FlowConfig, Integrator, SamplingConfig, TrainingConfig  # noqa: E402
 from .multichannel import Channel, MultiChannelIntegrator  # noqa: E402
 from .result import IntegrationResult  # noqa: E402
 
@@ -12,6 +13,9 @@ __all__ = [
     "IntegrationResult",
     "FlowConfig",
     "TrainingConfig",
+    "SamplingConfig",
+    "Diagnostics",
+    "NisflowReliabilityWarning",
     "Channel",
     "MultiChannelIntegrator",
 ]

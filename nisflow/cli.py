@@ -1,4 +1,4 @@
-"""The ``nisflow`` command line: ``integrate``, ``sample`` and ``bench``.
+"""The ``nisflow`` command line: ``integrate``, ``sample``, ``generate`` and ``bench``.
 
 Examples::
 
@@ -7,6 +7,8 @@ Examples::
     nisflow integrate path/to/file.py:f --dim 3 --loss kl --seed 1
     nisflow sample model.pt -n 100000 --out events.h5 --unweighted
     nisflow bench --quick --markdown table.md --plot plots/
+    nisflow generate drell-yan -n 100000 --out events.lhe --seed 1
+    nisflow generate ee-mumu -n 10000 --out events.h5 --sqrt-s 91.188
 
 A model saved by ``integrate --save`` remembers how its integrand was named (``camel`` with
 ``--dim 4``, or ``mymod:f``), so ``sample`` can recompute weights without ``--f``; pass ``--f``
@@ -31,7 +33,14 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-__all__ = ["main", "build_parser", "load_integrand", "CliError", "LoadedIntegrand"]
+__all__ = [
+    "main",
+    "build_parser",
+    "load_integrand",
+    "CliError",
+    "LoadedIntegrand",
+    "GENERATE_PROCESSES",
+]
 
 _SPEC_SUFFIX = ".integrand.json"
 
@@ -228,6 +237,30 @@ def build_parser() -> argparse.ArgumentParser:
     ps.add_argument("--device", default=None, help="torch device")
     ps.add_argument("--seed", type=int, default=None, help="seed")
 
+    pg = sub.add_parser(
+        "generate", help="integrate a physics process and write unweighted events (LHE or HDF5)"
+    )
+    pg.add_argument("process", help=f"one of: {', '.join(GENERATE_PROCESSES)}")
+    pg.add_argument("-n", type=int, required=True, help="number of events")
+    pg.add_argument(
+        "--out", required=True, metavar="FILE", help="events.lhe, events.lhe.gz, events.h5"
+    )
+    pg.add_argument(
+        "--format", choices=("lhe", "h5"), default=None, help="file format (default: from --out)"
+    )
+    pg.add_argument("--weighted", action="store_true", help="write weighted events (f/q)")
+    pg.add_argument("--zprime", action="store_true", help="drell-yan: add a Z' (400 GeV, 0.5 GeV)")
+    pg.add_argument("--sqrt-s", type=float, default=None, help="collision energy in GeV")
+    pg.add_argument("--pdf", default="NNPDF40_lo_as_01180", help="LHAPDF set name")
+    pg.add_argument("--pdf-path", default=None, help="folder searched before LHAPDF_DATA_PATH")
+    pg.add_argument("--survey-points", type=int, default=None, help="points per survey iteration")
+    pg.add_argument("--survey-iters", type=int, default=None, help="survey iterations")
+    pg.add_argument("--refine-points", type=int, default=None, help="points per refine iteration")
+    pg.add_argument("--refine-iters", type=int, default=None, help="refine iterations")
+    pg.add_argument("--device", default=None, help="torch device: cpu, cuda, cuda:1")
+    pg.add_argument("--seed", type=int, default=None, help="seed for reproducible events")
+    pg.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+
     pb = sub.add_parser("bench", help="run the benchmark suite (BENCHMARKS.md Suite A)")
     pb.add_argument("--quick", action="store_true", help="small budget and few functions (CI)")
     pb.add_argument("--functions", default=None, help="comma-separated names (default: Suite A)")
@@ -380,6 +413,131 @@ def _cmd_sample(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     return 0
 
 
+GENERATE_PROCESSES = ("drell-yan", "ee-mumu", "emu-emu", "ddbar-ddbar")
+"""Processes known to ``nisflow generate``."""
+
+
+def _build_process(args: argparse.Namespace) -> torch.nn.Module:
+    """The process named on the command line, or a :class:`CliError` (unknown name, no PDF)."""
+    from nisflow import physics
+
+    name = args.process
+    if name not in GENERATE_PROCESSES:
+        raise CliError(f"Expected a process from {', '.join(GENERATE_PROCESSES)}; got {name!r}.")
+    if args.zprime and name != "drell-yan":
+        raise CliError(f"Expected --zprime only with drell-yan; got process {name!r}.")
+    if args.sqrt_s is not None and not args.sqrt_s > 0:
+        raise CliError(f"Expected --sqrt-s to be a positive energy in GeV; got {args.sqrt_s}.")
+    try:
+        if name == "ee-mumu":
+            return physics.EEToMuMu(args.sqrt_s or 91.188)
+        if name == "emu-emu":
+            return physics.EMuToEMu(args.sqrt_s or 1000.0)
+        if name == "ddbar-ddbar":
+            return physics.DDbarToDDbar(args.sqrt_s or 1000.0, args.pdf, pdf_path=args.pdf_path)
+        zprime = dict(mass=400.0, width=0.5) if args.zprime else None
+        return physics.DrellYan(
+            args.sqrt_s or 13000.0, args.pdf, zprime=zprime, pdf_path=args.pdf_path
+        )
+    except physics.PDFNotFoundError as exc:
+        raise CliError(str(exc)) from None
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _output_format(args: argparse.Namespace) -> str:
+    if args.format is not None:
+        return args.format
+    name = str(args.out).lower()
+    if name.endswith((".h5", ".hdf5")):
+        return "h5"
+    if name.endswith((".lhe", ".lhe.gz")):
+        return "lhe"
+    raise CliError(
+        f"Expected --out ending in .lhe, .lhe.gz or .h5 (or --format); got {args.out!r}."
+    )
+
+
+def _cmd_generate(args: argparse.Namespace, out: Callable[[str], None]) -> int:
+    from nisflow.integrator import Integrator
+    from nisflow.physics import append_particles_h5, write_lhe
+    from nisflow.physics.check_drell_yan import MG5_ERROR_PB, MG5_SIGMA_PB
+
+    _positive(args.n, "-n")
+    for opt in ("survey_points", "survey_iters", "refine_points", "refine_iters"):
+        _positive(getattr(args, opt), "--" + opt.replace("_", "-"))
+    fmt = _output_format(args)
+    if fmt == "h5":
+        from nisflow.events import require_h5py
+
+        try:
+            require_h5py()
+        except ImportError as exc:
+            raise CliError(str(exc)) from None
+    device = _device(args.device) or torch.device("cpu")
+    process = _build_process(args).to(device)
+    kwargs: dict[str, object] = {}
+    for opt, key in (
+        ("survey_points", "n_points_survey"),
+        ("survey_iters", "n_iter_survey"),
+        ("refine_points", "n_points_refine"),
+        ("refine_iters", "n_iter_refine"),
+        ("seed", "seed"),
+    ):
+        value = getattr(args, opt)
+        if value is not None:
+            kwargs[key] = value
+    integ = Integrator(process.d, process, device=device, verbose=not args.quiet, **kwargs)
+    result = integ.integrate()
+    line = f"{args.process}: sigma = {result.mean:.6g} +- {result.sdev:.2g} pb ({result})"
+    default_dy = (
+        args.process == "drell-yan"
+        and not args.zprime
+        and args.sqrt_s in (None, 13000.0)
+        and args.pdf == "NNPDF40_lo_as_01180"
+    )
+    if default_dy:
+        err = (result.sdev**2 + MG5_ERROR_PB**2) ** 0.5
+        line += f"   MG5aMC {MG5_SIGMA_PB} +- {MG5_ERROR_PB} pb, pull {(result.mean - MG5_SIGMA_PB) / err:+.2f}"
+    out(line)
+    if args.weighted:
+        x, w, _ = integ.sample(args.n)
+        kind = "weighted"
+    else:
+        events = integ.unweight(args.n)
+        x, w, kind = events.x, events.weights, "unweighted"
+        out(f"unweighting efficiency {events.efficiency:.4g} ({events.n_trials} trials)")
+    particles = process.events(x.to(device), generator=integ.generator)
+    header = {
+        "process": args.process,
+        "sqrt_s": process.sqrt_s,
+        "seed": args.seed,
+        "zprime": bool(args.zprime),
+        "pdf": args.pdf if hasattr(process, "pdf") else "none",
+        "integrand_evaluations": result.n_evals,
+    }
+    if fmt == "lhe":
+        write_lhe(
+            args.out,
+            particles,
+            w,
+            beams=process.beams,
+            cross_section=result.mean,
+            error=result.sdev,
+            weighted=args.weighted,
+            header=header,
+        )
+    else:
+        from nisflow.events import write_events
+
+        meta = {k: str(v) if v is None or isinstance(v, bool) else v for k, v in header.items()}
+        meta.update(cross_section=result.mean, cross_section_error=result.sdev)
+        write_events(args.out, x, w, kind=kind, metadata=meta)
+        append_particles_h5(args.out, particles)
+    out(f"wrote {x.shape[0]} {kind} events to {args.out} ({fmt})")
+    return 0
+
+
 def _cmd_bench(args: argparse.Namespace, out: Callable[[str], None]) -> int:
     from nisflow.baselines.record import Budget
     from nisflow.bench.functions import SUITE_A, function_names, get_function
@@ -499,7 +657,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command is None:
             parser.print_help()
             return 2
-        command = {"integrate": _cmd_integrate, "sample": _cmd_sample, "bench": _cmd_bench}
+        command = {
+            "integrate": _cmd_integrate,
+            "sample": _cmd_sample,
+            "bench": _cmd_bench,
+            "generate": _cmd_generate,
+        }
         return command[args.command](args, out)
     except CliError as exc:
         print(f"nisflow: error: {exc}", file=sys.stderr)

@@ -35,15 +35,25 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .checks import check_dimension
+from .diagnostics import NisflowReliabilityWarning, WeightAccumulator, WeightStats, diagnose
 from .flows.flow import Flow
 from .integrand import Integrand
 from .losses import LOSSES, Loss
-from .result import IntegrationResult, IterationRecord, estimate_from_weights
+from .result import IntegrationResult, IterationRecord
+from .sampling import (
+    StratifiedAccumulator,
+    check_uniform_fraction,
+    flow_from_unit,
+    mix_log_prob,
+    stratified_chunks,
+    supports_latent_stratification,
+)
+from .stratification import allocate, strata_per_dim
 from .training.survey import SURVEY_STRATEGIES, SurveyStrategy, get_survey_strategy
 from .training.trainer import Trainer
 from .unweighting import UnweightedEvents, unweight
 
-__all__ = ["Integrator", "FlowConfig", "TrainingConfig"]
+__all__ = ["Integrator", "FlowConfig", "TrainingConfig", "SamplingConfig"]
 
 _FORMAT = "nisflow.Integrator"
 _VERSION = 1
@@ -117,6 +127,37 @@ class TrainingConfig:
     max_grad_norm: float | None = 10.0
 
 
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How points are drawn for integration (see :mod:`nisflow.sampling`).
+
+    Attributes:
+        stratified: stratify the refine points in the flow's latent cube: ``True``, ``False``
+            or ``"auto"`` (on whenever at least 2 strata per axis fit, i.e.
+            :func:`~nisflow.stratification.strata_per_dim` ``>= 2``; in high dimensions it
+            degenerates to plain sampling). Samples from :meth:`Integrator.sample` and
+            :meth:`Integrator.unweight` stay i.i.d.
+        uniform_fraction: the defensive mixture's uniform fraction ``α``: points come from
+            ``(1 − α) q + α`` in the survey, refine, sampling and unweighting; ``0`` disables.
+        beta: damping exponent of the adaptive allocation of points to strata.
+    """
+
+    stratified: bool | str = "auto"
+    uniform_fraction: float = 0.05
+    beta: float = 0.75
+
+    def __post_init__(self) -> None:
+        if self.stratified not in (True, False, "auto"):
+            raise ValueError(f"Expected stratified True, False or 'auto'; got {self.stratified!r}.")
+        check_uniform_fraction(self.uniform_fraction)
+        if (
+            isinstance(self.beta, bool)
+            or not isinstance(self.beta, (int, float))
+            or not (0 <= self.beta <= 1)
+        ):
+            raise ValueError(f"Expected beta in [0, 1]; got {self.beta!r}.")
+
+
 class Integrator:
     """Neural importance sampling integrator for ``∫ f(x) dx`` over a box in ``d`` dimensions.
 
@@ -141,6 +182,13 @@ class Integrator:
         dtype: the flow's dtype (estimates are float64 whatever it is).
         nonfinite: ``"raise"`` or ``"zero"`` for NaN/inf integrand values.
         chunk_size: the most points evaluated or pushed through the flow at once.
+        sampling: a :class:`SamplingConfig` (stratification, uniform fraction).
+        stratified: overrides ``sampling.stratified``.
+        uniform_fraction: overrides ``sampling.uniform_fraction``.
+
+    Every result carries :class:`~nisflow.diagnostics.Diagnostics`; when they say that the
+    error bar cannot be trusted, :meth:`refine` warns with a
+    :class:`~nisflow.diagnostics.NisflowReliabilityWarning`.
     """
 
     def __init__(
@@ -164,8 +212,17 @@ class Integrator:
         dtype: torch.dtype = torch.float32,
         nonfinite: str = "raise",
         chunk_size: int = 100_000,
+        sampling: SamplingConfig | None = None,
+        stratified: bool | str | None = None,
+        uniform_fraction: float | None = None,
     ):
         self.d = check_dimension(d)
+        sampling = sampling or SamplingConfig()
+        if stratified is not None:
+            sampling = replace(sampling, stratified=stratified)
+        if uniform_fraction is not None:
+            sampling = replace(sampling, uniform_fraction=uniform_fraction)
+        self.sampling = sampling
         for name, v in (
             ("n_iter_survey", n_iter_survey),
             ("n_iter_refine", n_iter_refine),
@@ -233,7 +290,13 @@ class Integrator:
             batch_size=training.batch_size,
             max_grad_norm=training.max_grad_norm,
             chunk_size=self.chunk_size,
+            uniform_fraction=sampling.uniform_fraction,
         )
+        if sampling.stratified is True and not supports_latent_stratification(model):
+            raise ValueError(
+                "Expected a flow with a UniformPrior or GaussianPrior for stratified=True; got "
+                f"{type(model.prior).__name__}."
+            )
         self.strategy: SurveyStrategy = get_survey_strategy(training.survey_strategy)
         self.generator = torch.Generator(device=self.device)
         if seed is None:
@@ -242,6 +305,8 @@ class Integrator:
             self.generator.manual_seed(seed + 1)
         self.history: list[IterationRecord] = []
         self.interrupted = False
+        # per mixture component: (strata per axis, per-cell σ) of the last refine iteration
+        self._cell_sigma: dict[str, tuple[int, Tensor]] = {}
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -306,6 +371,7 @@ class Integrator:
                 )
                 records.append(record)
                 self.history.append(record)
+                self._cell_sigma = {}  # the flow changed: the strata's spreads are stale
                 bar.set_postfix(loss=f"{record.loss:.3g}", value=f"{record.value:.5g}")
                 if step.batch is not None and bool((step.batch.f != 0).any()):
                     seen_nonzero = True
@@ -331,13 +397,22 @@ class Integrator:
         return records
 
     # -- refine -------------------------------------------------------------------------------
-    @torch.no_grad()
     def refine(self, n_iter: int | None = None, n_points: int | None = None) -> IntegrationResult:
         """Integrate with the current flow: ``n_iter`` iterations of ``n_points`` fresh points.
 
         Returns:
-            The combination of these iterations (and of the survey's, with ``use_survey``).
+            The combination of these iterations (and of the survey's, with ``use_survey``),
+            with :class:`~nisflow.diagnostics.Diagnostics`.
+
+        Warns:
+            NisflowReliabilityWarning: the diagnostics say the error bar is not reliable.
         """
+        return self._refine(n_iter, n_points, stacklevel=3)
+
+    @torch.no_grad()
+    def _refine(
+        self, n_iter: int | None, n_points: int | None, *, stacklevel: int
+    ) -> IntegrationResult:
         n_iter = self.n_iter_refine if n_iter is None else _check_count(n_iter, "n_iter", 1)
         n_points = (
             self.n_points_refine if n_points is None else _check_count(n_points, "n_points", 2)
@@ -346,26 +421,120 @@ class Integrator:
             raise ValueError(f"Expected at least one refine iteration; got {n_iter}.")
         start_index = sum(1 for r in self.history if r.phase == "refine")
         records: list[IterationRecord] = []
+        stats: list[WeightStats] = []
         for i in tqdm(range(n_iter), desc="refine", disable=not self.verbose, leave=False):
             t0 = time.perf_counter()
-            u, log_q = self._draw(n_points)
-            w = self.integrand(u) * torch.exp(-log_q)
-            value, variance = estimate_from_weights(w)
+            value, variance, weight_stats, sampler = self._refine_iteration(n_points)
             record = IterationRecord(
                 "refine",
                 start_index + i,
                 value,
                 variance,
                 n_points,
-                sampler="model",
+                sampler=sampler,
                 seconds=time.perf_counter() - t0,
             )
             records.append(record)
+            stats.append(weight_stats)
             self.history.append(record)
         combined = list(records)
+        survey = [r for r in self.history if r.phase == "survey"]
         if self.use_survey:
-            combined = [r for r in self.history if r.phase == "survey"] + combined
-        return IntegrationResult.from_iterations(combined, self.history, n_evals=self.n_evals)
+            combined = survey + combined
+        result = IntegrationResult.from_iterations(combined, self.history, n_evals=self.n_evals)
+        diagnostics = diagnose(
+            records, stats, survey, uniform_fraction=self.sampling.uniform_fraction
+        )
+        problems = diagnostics.problems()
+        if problems:
+            warnings.warn(
+                f"The error of the integral {result} may not be reliable: "
+                + "; ".join(problems)
+                + ".",
+                NisflowReliabilityWarning,
+                stacklevel=stacklevel + 1,
+            )
+        return replace(result, diagnostics=diagnostics)
+
+    def strata_per_dim(self, n_points: int) -> int:
+        """Strata per latent axis the refine phase uses for ``n_points`` points (1: none)."""
+        if self.sampling.stratified is False or not supports_latent_stratification(self.flow):
+            return 1
+        return strata_per_dim(n_points, self.d)
+
+    def _refine_iteration(self, n_points: int) -> tuple[float, float, WeightStats, str]:
+        """One refine iteration: ``(value, variance, weight statistics, sampler name)``.
+
+        The estimate is ``(1 − α) Ŝ_q + α Ŝ_u`` (see :mod:`nisflow.sampling`): ``n_u =
+        max(2, round(α n))`` points of the uniform component and the rest from the flow, every
+        weight ``f / ((1 − α) q + α)``. Each component is stratified in its latent cube when
+        ``m >= 2`` strata per axis fit (:meth:`strata_per_dim`), with points allocated to the
+        cells from the previous iteration's per-cell spreads, and plain otherwise.
+        """
+        alpha = self.sampling.uniform_fraction
+        n_uniform = (
+            0 if alpha == 0 else (n_points if alpha == 1 else max(2, round(alpha * n_points)))
+        )
+        n_flow = n_points - n_uniform
+        if 0 < n_flow < 2:
+            raise ValueError(
+                f"Expected n_points >= {n_uniform + 2} with uniform_fraction={alpha}; got "
+                f"{n_points}."
+            )
+        weights = WeightAccumulator(n_points)
+        value, variance, sampler = 0.0, 0.0, "model"
+        for component, fraction, n in (
+            ("flow", 1.0 - alpha, n_flow),
+            ("uniform", alpha, n_uniform),
+        ):
+            if n == 0:
+                continue
+            mean, var, m = self._component_estimate(component, n, fraction, weights)
+            value += fraction * mean
+            variance += fraction * fraction * var
+            if component == "flow" and m >= 2:
+                sampler = "strata"
+        return value, variance, weights.stats(), sampler
+
+    def _component_estimate(
+        self, component: str, n: int, fraction: float, weights: WeightAccumulator
+    ) -> tuple[float, float, int]:
+        """``(Ŝ, Var Ŝ, m)`` of one mixture component from ``n`` points, in chunks."""
+        alpha = self.sampling.uniform_fraction
+        m = self.strata_per_dim(n)
+        n_cells = m**self.d
+        previous = self._cell_sigma.get(component)
+        sigma = previous[1] if previous is not None and previous[0] == m else None
+        counts = (
+            allocate(n, n_cells, sigma, beta=self.sampling.beta)
+            if m >= 2
+            else torch.tensor([n], dtype=torch.long)
+        )
+        scale = fraction * (1.0 / n_cells) / counts.to(self.device, torch.float64)
+        acc = StratifiedAccumulator(n_cells, device=self.device)
+        chunks = stratified_chunks(
+            counts,
+            m,
+            self.d,
+            self.chunk_size,
+            generator=self.generator,
+            device=self.device,
+            dtype=self.flow.dtype,
+        )
+        for u, cell in chunks:
+            if component == "uniform":
+                x, log_q = u, self.flow.log_prob(u).to(torch.float64)
+            elif m >= 2:
+                x, log_q = flow_from_unit(self.flow, u)
+            else:  # any prior: the flow's own sampler
+                x, log_q = self.flow.sample_and_log_prob(u.shape[0], generator=self.generator)
+            w = self.integrand(x) * torch.exp(-mix_log_prob(log_q, alpha))
+            acc.add(w, cell)
+            weights.add(w * scale[cell])
+        est = acc.estimate()
+        if m >= 2:
+            self._cell_sigma[component] = (m, est.cell_sigma)
+        return est.mean, est.variance, m
 
     def integrate(
         self,
@@ -384,7 +553,7 @@ class Integrator:
             n_points_refine: points per refine iteration (default from the constructor).
         """
         self.survey(n_survey, n_points_survey)
-        return self.refine(n_refine, n_points_refine)
+        return self._refine(n_refine, n_points_refine, stacklevel=3)
 
     # -- sampling and unweighting -------------------------------------------------------------
     @torch.no_grad()
@@ -452,6 +621,7 @@ class Integrator:
             "dtype": str(self.flow.dtype).removeprefix("torch."),
             "nonfinite": self.integrand.nonfinite,
             "chunk_size": self.chunk_size,
+            "sampling": asdict(self.sampling),
         }
 
     def save(self, path: str | os.PathLike) -> None:
@@ -467,6 +637,7 @@ class Integrator:
             "generator": self.generator.get_state(),
             "history": [r.to_dict() for r in self.history],
             "n_evals": self.integrand.n_evals,
+            "strata": {k: {"m": m, "cell_sigma": s} for k, (m, s) in self._cell_sigma.items()},
         }
         torch.save(state, path)
 
@@ -547,11 +718,15 @@ class Integrator:
                 dtype=_DTYPES[cfg["dtype"]],
                 nonfinite=cfg["nonfinite"],
                 chunk_size=cfg["chunk_size"],
+                sampling=SamplingConfig(**cfg["sampling"]) if "sampling" in cfg else None,
             )
             integrator.trainer.load_state_dict(state["trainer"])
             integrator.strategy.load_state_dict(state["strategy"])
             integrator.history = [IterationRecord(**r) for r in state["history"]]
             integrator.integrand.n_evals = int(state["n_evals"])
+            integrator._cell_sigma = {
+                k: (int(v["m"]), v["cell_sigma"]) for k, v in (state.get("strata") or {}).items()
+            }
             gen_state = state["generator"]
         except (KeyError, TypeError, RuntimeError) as err:
             raise ValueError(

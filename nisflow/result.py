@@ -15,9 +15,13 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from .diagnostics import Diagnostics
 
 __all__ = [
     "IterationRecord",
@@ -188,6 +192,8 @@ class IntegrationResult:
         n_evals: integrand evaluations spent in total (survey and refine).
         iterations: the iterations combined into :attr:`mean` (refine, and survey if asked).
         history: every iteration, survey and refine, in order.
+        diagnostics: the reliability figures of the refine points
+            (:class:`nisflow.diagnostics.Diagnostics`), ``None`` where not computed.
     """
 
     mean: float
@@ -197,6 +203,7 @@ class IntegrationResult:
     n_evals: int
     iterations: tuple[IterationRecord, ...] = field(default=())
     history: tuple[IterationRecord, ...] = field(default=())
+    diagnostics: Diagnostics | None = field(default=None, compare=False)
 
     @classmethod
     def from_iterations(
@@ -277,4 +284,6 @@ class IntegrationResult:
             f"result: {self}   chi2/dof = {self.chi2_dof:.2f}   Q = {self.Q:.2f}   "
             f"n_evals = {self.n_evals}"
         )
+        if self.diagnostics is not None:
+            lines.append(self.diagnostics.summary())
         return "\n".join(lines)

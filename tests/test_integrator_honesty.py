@@ -3,6 +3,8 @@
 Three integrands with exact integrals (a peak, a signed oscillating function, a 3D camel), each
 integrated by many independently seeded integrators at small budgets with small flows. The
 fraction of |pull| < 1 must be near 68.3 %, of |pull| < 2 near 95.4 %, and the mean pull near 0.
+The defaults stratify the refine points in the latent cube with the defensive uniform mixture;
+the plain (unstratified) refine and the flow alone are checked too.
 """
 
 from __future__ import annotations
@@ -52,11 +54,13 @@ CONFIG = dict(
 )
 
 
-def pulls(name: str, seeds: range) -> np.ndarray:
+def pulls(name: str, seeds: range, **options) -> np.ndarray:
     d, f, exact = CASES[name]
     out = []
     for seed in seeds:
-        result = Integrator(d, f, seed=seed, **CONFIG).integrate()
+        result = Integrator(d, f, seed=seed, **CONFIG, **options).integrate()
+        stratified = options.get("stratified", "auto") is not False
+        assert all(r.sampler == ("strata" if stratified else "model") for r in result.iterations)
         out.append((result.mean - exact) / result.sdev)
     return np.asarray(out)
 
@@ -73,6 +77,14 @@ def _check(p: np.ndarray) -> None:
 def test_pulls_are_standard_normal(name):
     torch.set_num_threads(1)
     _check(pulls(name, range(100)))
+
+
+@pytest.mark.parametrize(
+    "options", [dict(stratified=False), dict(uniform_fraction=0.0)], ids=["plain", "flow_only"]
+)
+def test_pulls_are_standard_normal_other_sampling(options):
+    torch.set_num_threads(1)
+    _check(pulls("camel3", range(100), **options))
 
 
 @pytest.mark.slow

@@ -1,9 +1,12 @@
 """nisflow.physics: kinematics, PDFs, matrix elements, phase space and process integrands.
 
-The process integrands (:class:`DrellYan`, :class:`EEToMuMu`) are callables on [0, 1]^d that
-return dσ in pb, so that ``Integrator(d=p.d, f=p).integrate()`` gives the cross section.
+The process integrands (:class:`DrellYan`, :class:`EEToMuMu`, :class:`EMuToEMu`,
+:class:`DDbarToDDbar`) are callables on [0, 1]^d that
+return dσ in pb, so that ``Integrator(d=p.d, f=p).integrate()`` gives the cross section; their ``events(x, generator=...)`` give the particles of points ``x``
+for :func:`write_lhe`.
 """
 
+from .cuts import ZUNIS_CUTS, Cuts
 from .kinematics import (
     boost,
     boost_from_rest_frame,
@@ -18,11 +21,13 @@ from .kinematics import (
     pt,
     rapidity,
 )
+from .lhe import write_lhe
 from .matrix_elements import ZPrime, ddbar_to_ddbar, ee_to_mumu, emu_to_emu, qqbar_to_ll
 from .parameters import GEV2_TO_PB, StandardModel
+from .particles import Beams, PartonEvents, append_particles_h5
 from .pdf import PDF, PDFNotFoundError, find_pdf_set, load_pdf, pdf_search_paths
 from .phase_space import RamboOnDiet, massless_volume, two_body_decay
-from .processes import DrellYan, EEToMuMu
+from .processes import DDbarToDDbar, DrellYan, EEToMuMu, EMuToEMu
 
 __all__ = [
     "boost",
@@ -54,4 +59,12 @@ __all__ = [
     "two_body_decay",
     "DrellYan",
     "EEToMuMu",
+    "EMuToEMu",
+    "DDbarToDDbar",
+    "Cuts",
+    "ZUNIS_CUTS",
+    "Beams",
+    "PartonEvents",
+    "append_particles_h5",
+    "write_lhe",
 ]

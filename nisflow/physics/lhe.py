@@ -92,7 +92,9 @@ def write_lhe(
     w = weights.detach().to("cpu", torch.float64)
     if not bool(torch.isfinite(w).all()):
         bad = int((~torch.isfinite(w)).sum())
-        raise ValueError(f"Expected finite weights; got {bad} non-finite, e.g. {float(w[~torch.isfinite(w)][0])}.")
+        raise ValueError(
+            f"Expected finite weights; got {bad} non-finite, e.g. {float(w[~torch.isfinite(w)][0])}."
+        )
     if weighted:
         xwgt = w / max(n, 1)
     else:

@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ..flows.flow import Flow
 from ..losses import Loss, get_loss
+from ..sampling import check_uniform_fraction, mix_log_prob, sample_mixture
 
 __all__ = ["Trainer"]
 
@@ -39,6 +40,8 @@ class Trainer:
             batch.
         max_grad_norm: clip the gradient norm to this value; ``None`` for no clipping.
         chunk_size: the most points pushed through the flow at once without gradient.
+        uniform_fraction: the defensive mixture's uniform fraction ``α``: :meth:`sample` draws
+            from ``(1 − α) q + α`` (see :mod:`nisflow.sampling`); ``0`` samples the flow alone.
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class Trainer:
         batch_size: int | None = None,
         max_grad_norm: float | None = None,
         chunk_size: int = 1_000_000,
+        uniform_fraction: float = 0.0,
     ):
         if not isinstance(flow, Flow):
             raise TypeError(f"Expected flow to be a nisflow Flow; got {type(flow).__name__}.")
@@ -67,6 +71,7 @@ class Trainer:
         self.batch_size = batch_size
         self.max_grad_norm = max_grad_norm
         self.chunk_size = chunk_size
+        self.uniform_fraction = check_uniform_fraction(uniform_fraction)
         self.n_steps = 0
 
     @property
@@ -79,6 +84,10 @@ class Trainer:
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> tuple[Tensor, Tensor]:
         """Draw ``n`` points from the model with the exact log-density they were drawn from.
 
+        The density is the defensive mixture ``(1 − α) q + α`` with ``α =``
+        :attr:`uniform_fraction` (the flow alone for ``α = 0``). Points are drawn in chunks of
+        :attr:`chunk_size`.
+
         Args:
             n: the number of points.
             generator: the random generator (on the flow's device).
@@ -90,9 +99,9 @@ class Trainer:
         xs, lqs = [], []
         for start in range(0, max(n, 1), self.chunk_size):
             m = min(self.chunk_size, n - start)
-            x, log_q = self.flow.sample_and_log_prob(m, generator=generator)
+            x, log_q = sample_mixture(self.flow, m, self.uniform_fraction, generator=generator)
             xs.append(x)
-            lqs.append(log_q.to(torch.float64))
+            lqs.append(log_q)
         return torch.cat(xs), torch.cat(lqs)
 
     @torch.no_grad()
@@ -104,6 +113,14 @@ class Trainer:
             for s in range(0, x.shape[0], self.chunk_size)
         ]
         return torch.cat(out) if out else torch.zeros(0, dtype=torch.float64, device=x.device)
+
+    @torch.no_grad()
+    def sampling_log_prob(self, x: Tensor) -> Tensor:
+        """Log-density that :meth:`sample` draws from, ``log((1 − α) q(x) + α)``, at ``x`` (n, d).
+
+        Returns float64 values of shape ``(n,)`` (equal to :meth:`log_prob` for ``α = 0``).
+        """
+        return mix_log_prob(self.log_prob(x), self.uniform_fraction)
 
     # -- training -----------------------------------------------------------------------------
     @torch.no_grad()
