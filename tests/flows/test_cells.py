@@ -348,7 +348,9 @@ def test_cell_validates_its_arguments():
 def test_user_defined_linear_coupling_cell():
     """The talk's LinearCouplingCell: y_A = x_A, y_B = exp(T(x_A)) x_B on R^d."""
     d, mask = 3, [True, False, False]
-    cell = LinearCouplingCell(d, mask, nn_width=8, nn_depth=2)
+    with torch.random.fork_rng():
+        torch.manual_seed(6)  # the cell's initial weights come from the global generator
+        cell = LinearCouplingCell(d, mask, nn_width=8, nn_depth=2)
     assert cell.domain_in == "real" and cell.conditioner.d_in == 1
     perturb_(cell, 0.5, _gen(3))
     x = torch.randn(10, d, generator=_gen(4), dtype=torch.float32)
@@ -364,13 +366,13 @@ def test_user_defined_linear_coupling_cell():
     q = flow.log_prob(u).detach().exp()
     mean, err = float(q.mean()), float(q.std() / math.sqrt(q.numel()))
     assert float(q.std()) > 0.05 and abs(mean - 1) < 5 * err
-    xs, lq = flow.sample_and_log_prob(100, generator=g)
+    xs, lq = flow.sample_and_log_prob(1000, generator=g)
     lp = flow.log_prob(xs)
     assert torch.isfinite(lp).all()
     # Φ rounds points deep in a Gaussian tail onto x within ~1e-11 of a face, where the density
     # of the rounded point differs slightly from the sampled one; compare away from the faces.
     interior = torch.minimum(xs, 1 - xs).min(-1).values > 1e-6
-    assert interior.sum() > 80
+    assert interior.sum() > 500
     assert torch.allclose(lp[interior], lq[interior], atol=1e-9)
 
 
