@@ -25,7 +25,9 @@ def check_points(x: object, d: int, name: str = "x") -> Tensor:
     ``ValueError`` for a wrong shape or non-finite entries.
     """
     if not isinstance(x, Tensor):
-        raise TypeError(f"Expected {name} to be a torch.Tensor of shape (n, {d}); got {type(x).__name__}.")
+        raise TypeError(
+            f"Expected {name} to be a torch.Tensor of shape (n, {d}); got {type(x).__name__}."
+        )
     if not x.is_floating_point():
         raise TypeError(f"Expected {name} to have a floating dtype; got {x.dtype}.")
     if x.dim() != 2 or x.shape[1] != d:

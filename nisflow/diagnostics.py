@@ -37,6 +37,7 @@ __all__ = [
     "Diagnostics",
     "diagnose",
     "THRESHOLDS",
+    "miss_probability",
 ]
 
 
@@ -244,3 +245,31 @@ def diagnose(
         survey_pull=pull,
         uniform_fraction=uniform_fraction,
     )
+
+
+def miss_probability(volume: float, n_points: int, uniform_fraction: float) -> float:
+    """Chance that the defensive component puts no point into a region of the given volume.
+
+    What no point reaches leaves no trace in the weights, so no diagnostic can flag it: if the
+    flow also ignores the region, the estimate misses its mass silently. The uniform share of the
+    sampling density ``(1 − α) q + α`` guarantees each point lands in a region of volume ``V``
+    (a fraction of the integration box) with probability at least ``α V``, so over ``n`` points
+    the region stays unvisited with probability at most ``(1 − α V)^n ≈ exp(−α V n)``. Choose
+    ``uniform_fraction`` and the number of points so that ``α V n ≫ 1`` for the smallest region
+    that may hold mass you care about.
+
+    Args:
+        volume: the region's volume as a fraction of the box, in [0, 1].
+        n_points: points drawn (survey and refine together).
+        uniform_fraction: the defensive fraction α in [0, 1].
+
+    Returns:
+        ``(1 − α V)^n``, the upper bound on the probability of never sampling the region.
+    """
+    for name, v in (("volume", volume), ("uniform_fraction", uniform_fraction)):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0 <= v <= 1:
+            raise ValueError(f"Expected {name} in [0, 1]; got {v!r}.")
+    if isinstance(n_points, bool) or not isinstance(n_points, int) or n_points < 0:
+        raise ValueError(f"Expected a non-negative integer n_points; got {n_points!r}.")
+    p = uniform_fraction * volume
+    return 1.0 if p == 0 else math.exp(n_points * math.log1p(-p)) if p < 1 else float(n_points == 0)

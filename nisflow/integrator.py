@@ -24,7 +24,6 @@ Every point used for integration, sampling and unweighting is drawn by one metho
 from __future__ import annotations
 
 import os
-import pickle
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -32,13 +31,21 @@ from dataclasses import asdict, dataclass, replace
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from .checks import check_dimension
 from .diagnostics import NisflowReliabilityWarning, WeightAccumulator, WeightStats, diagnose
 from .flows.flow import Flow
 from .integrand import Integrand
-from .losses import LOSSES, Loss
+from .integrator_base import (
+    IntegratorBase,
+    check_count,
+    check_dtype,
+    check_seed,
+    seeded_generators,
+    training_with_loss,
+)
+from .losses import Loss
+from .persistence import DTYPES, mismatch_is_value_error, training_from_config, training_to_config
 from .result import IntegrationResult, IterationRecord
 from .sampling import (
     StratifiedAccumulator,
@@ -51,13 +58,8 @@ from .sampling import (
 from .stratification import allocate, strata_per_dim
 from .training.survey import SURVEY_STRATEGIES, SurveyStrategy, get_survey_strategy
 from .training.trainer import Trainer
-from .unweighting import UnweightedEvents, unweight
 
 __all__ = ["Integrator", "FlowConfig", "TrainingConfig", "SamplingConfig"]
-
-_FORMAT = "nisflow.Integrator"
-_VERSION = 1
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ class SamplingConfig:
             raise ValueError(f"Expected beta in [0, 1]; got {self.beta!r}.")
 
 
-class Integrator:
+class Integrator(IntegratorBase):
     """Neural importance sampling integrator for ``∫ f(x) dx`` over a box in ``d`` dimensions.
 
     Args:
@@ -190,6 +192,9 @@ class Integrator:
     error bar cannot be trusted, :meth:`refine` warns with a
     :class:`~nisflow.diagnostics.NisflowReliabilityWarning`.
     """
+
+    _FORMAT = "nisflow.Integrator"
+    _SAVED_BY = "Integrator.save"
 
     def __init__(
         self,
@@ -223,36 +228,18 @@ class Integrator:
         if uniform_fraction is not None:
             sampling = replace(sampling, uniform_fraction=uniform_fraction)
         self.sampling = sampling
-        for name, v in (
-            ("n_iter_survey", n_iter_survey),
-            ("n_iter_refine", n_iter_refine),
-        ):
-            _check_count(v, name, minimum=0)
-        for name, v in (("n_points_survey", n_points_survey), ("n_points_refine", n_points_refine)):
-            _check_count(v, name, minimum=2)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"Expected seed to be an integer or None; got {seed!r}.")
-        if dtype not in _DTYPES.values():
-            raise ValueError(f"Expected dtype torch.float32 or torch.float64; got {dtype!r}.")
-        training = training or TrainingConfig()
-        if loss is not None:
-            training = replace(training, loss=loss)
+        self._set_budget(n_iter_survey, n_iter_refine, n_points_survey, n_points_refine)
+        check_seed(seed)
+        check_dtype(dtype)
+        training = training_with_loss(training or TrainingConfig(), loss)
         if survey_strategy is not None:
             training = replace(training, survey_strategy=survey_strategy)
-        if isinstance(training.loss, str) and training.loss not in LOSSES:
-            raise ValueError(
-                f"Expected a loss name in {sorted(LOSSES)} or a callable; got {training.loss!r}."
-            )
         if training.survey_strategy not in SURVEY_STRATEGIES:
             raise ValueError(
                 f"Expected a survey strategy in {sorted(SURVEY_STRATEGIES)}; got "
                 f"{training.survey_strategy!r}."
             )
         self.device = torch.device(device) if device is not None else torch.device("cpu")
-        self.n_iter_survey = n_iter_survey
-        self.n_iter_refine = n_iter_refine
-        self.n_points_survey = n_points_survey
-        self.n_points_refine = n_points_refine
         self.seed = seed
         self.use_survey = bool(use_survey)
         self.verbose = bool(verbose)
@@ -262,11 +249,7 @@ class Integrator:
             f, self.d, domain=domain, nonfinite=nonfinite, chunk_size=self.chunk_size
         ).to(self.device)
 
-        init_generator = torch.Generator()
-        if seed is None:
-            init_generator.seed()
-        else:
-            init_generator.manual_seed(seed)
+        init_generator, self.generator = seeded_generators(seed, self.device)
         if isinstance(flow, str):
             flow = FlowConfig(transform=flow)
         if isinstance(flow, FlowConfig):
@@ -298,11 +281,6 @@ class Integrator:
                 f"{type(model.prior).__name__}."
             )
         self.strategy: SurveyStrategy = get_survey_strategy(training.survey_strategy)
-        self.generator = torch.Generator(device=self.device)
-        if seed is None:
-            self.generator.seed()
-        else:
-            self.generator.manual_seed(seed + 1)
         self.history: list[IterationRecord] = []
         self.interrupted = False
         # per mixture component: (strata per axis, per-cell σ) of the last refine iteration
@@ -314,10 +292,8 @@ class Integrator:
         """The flow being trained."""
         return self.trainer.flow
 
-    @property
-    def n_evals(self) -> int:
-        """Integrand evaluations so far."""
-        return self.integrand.n_evals
+    def _set_mode(self, train: bool) -> None:
+        self.flow.train(train)
 
     # -- the one sampler ----------------------------------------------------------------------
     def _draw(self, n: int) -> tuple[Tensor, Tensor]:
@@ -338,16 +314,11 @@ class Integrator:
         Returns:
             The records of this survey's iterations (also appended to :attr:`history`).
         """
-        n_iter = self.n_iter_survey if n_iter is None else _check_count(n_iter, "n_iter", 0)
-        n_points = (
-            self.n_points_survey if n_points is None else _check_count(n_points, "n_points", 2)
-        )
+        n_iter, n_points = self._survey_counts(n_iter, n_points)
         start_index = sum(1 for r in self.history if r.phase == "survey")
         records: list[IterationRecord] = []
         seen_nonzero = any(r.value != 0 or r.variance != 0 for r in self.history)
-        self.interrupted = False
-        bar = tqdm(range(n_iter), desc="survey", disable=not self.verbose, leave=False)
-        try:
+        with self._survey_progress(n_iter, records) as bar:
             for i in bar:
                 t0 = time.perf_counter()
                 self.flow.train()
@@ -383,17 +354,6 @@ class Integrator:
                         stacklevel=2,
                     )
                     break
-        except KeyboardInterrupt:
-            self.interrupted = True
-            warnings.warn(
-                f"Survey interrupted after {len(records)} complete iteration(s); keeping the "
-                "model trained so far.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        finally:
-            bar.close()
-            self.flow.eval()
         return records
 
     # -- refine -------------------------------------------------------------------------------
@@ -407,36 +367,19 @@ class Integrator:
         Warns:
             NisflowReliabilityWarning: the diagnostics say the error bar is not reliable.
         """
-        return self._refine(n_iter, n_points, stacklevel=3)
+        return self._refine(n_iter, n_points)
 
     @torch.no_grad()
-    def _refine(
-        self, n_iter: int | None, n_points: int | None, *, stacklevel: int
-    ) -> IntegrationResult:
-        n_iter = self.n_iter_refine if n_iter is None else _check_count(n_iter, "n_iter", 1)
-        n_points = (
-            self.n_points_refine if n_points is None else _check_count(n_points, "n_points", 2)
-        )
-        if n_iter < 1:
-            raise ValueError(f"Expected at least one refine iteration; got {n_iter}.")
-        start_index = sum(1 for r in self.history if r.phase == "refine")
-        records: list[IterationRecord] = []
+    def _refine(self, n_iter: int | None, n_points: int | None) -> IntegrationResult:
+        n_iter, n_points = self._refine_counts(n_iter, n_points)
         stats: list[WeightStats] = []
-        for i in tqdm(range(n_iter), desc="refine", disable=not self.verbose, leave=False):
-            t0 = time.perf_counter()
+
+        def iteration() -> tuple[float, float, int, str]:
             value, variance, weight_stats, sampler = self._refine_iteration(n_points)
-            record = IterationRecord(
-                "refine",
-                start_index + i,
-                value,
-                variance,
-                n_points,
-                sampler=sampler,
-                seconds=time.perf_counter() - t0,
-            )
-            records.append(record)
             stats.append(weight_stats)
-            self.history.append(record)
+            return value, variance, n_points, sampler
+
+        records = self._refine_records(n_iter, iteration)
         combined = list(records)
         survey = [r for r in self.history if r.phase == "survey"]
         if self.use_survey:
@@ -452,7 +395,7 @@ class Integrator:
                 + "; ".join(problems)
                 + ".",
                 NisflowReliabilityWarning,
-                stacklevel=stacklevel + 1,
+                stacklevel=4,  # _refine <- torch.no_grad <- refine or integrate <- their caller
             )
         return replace(result, diagnostics=diagnostics)
 
@@ -536,26 +479,7 @@ class Integrator:
             self._cell_sigma[component] = (m, est.cell_sigma)
         return est.mean, est.variance, m
 
-    def integrate(
-        self,
-        n_survey: int | None = None,
-        n_refine: int | None = None,
-        *,
-        n_points_survey: int | None = None,
-        n_points_refine: int | None = None,
-    ) -> IntegrationResult:
-        """Survey then refine; return the integral (unpacks as ``value, error, history``).
-
-        Args:
-            n_survey: survey iterations (default ``n_iter_survey``).
-            n_refine: refine iterations (default ``n_iter_refine``).
-            n_points_survey: points per survey iteration (default from the constructor).
-            n_points_refine: points per refine iteration (default from the constructor).
-        """
-        self.survey(n_survey, n_points_survey)
-        return self._refine(n_refine, n_points_refine, stacklevel=3)
-
-    # -- sampling and unweighting -------------------------------------------------------------
+    # -- sampling -----------------------------------------------------------------------------
     @torch.no_grad()
     def sample(self, n: int) -> tuple[Tensor, Tensor, Tensor]:
         """Draw ``n`` weighted points from the trained flow.
@@ -565,57 +489,19 @@ class Integrator:
             ``w = f(x) / q(x)`` whose mean estimates the integral, shape ``(n,)``; and the
             float64 log-density of the points in the domain, shape ``(n,)``.
         """
-        _check_count(n, "n", 0)
+        check_count(n, "n", 0)
         u, log_q = self._draw(n)
         w = self.integrand(u) * torch.exp(-log_q)
         return self.integrand.to_domain(u), w, log_q - self.integrand.log_volume
 
-    def unweight(
-        self,
-        n_events: int,
-        *,
-        max_weight: str | float = "exact",
-        n_reference: int = 100_000,
-    ) -> UnweightedEvents:
-        """Draw ``n_events`` unweighted events (i.i.d. with density ``|f| / ∫|f|``).
-
-        Args:
-            n_events: events wanted.
-            max_weight: ``"exact"`` (the largest weight of the reference sample) or a quantile
-                level such as ``0.999`` (over-weight events then carry weight ``|w|/w_max``).
-            n_reference: size of the reference sample that fixes the maximum weight.
-
-        Returns:
-            The events with the unweighting efficiency and the over-weight fraction.
-        """
-
-        def draw(n: int) -> tuple[Tensor, Tensor]:
-            x, w, _ = self.sample(n)
-            return x, w
-
-        return unweight(
-            draw,
-            n_events,
-            max_weight=max_weight,
-            n_reference=n_reference,
-            chunk_size=self.chunk_size,
-            generator=self.generator,
-        )
-
     # -- persistence --------------------------------------------------------------------------
     def _config(self) -> dict[str, object]:
-        loss = self.training.loss
-        training = asdict(self.training)
-        training["loss"] = loss if isinstance(loss, str) else None
         return {
             "d": self.d,
             "domain": self.integrand.domain,
             "flow": asdict(self.flow_config) if self.flow_config is not None else None,
-            "training": training,
-            "n_iter_survey": self.n_iter_survey,
-            "n_iter_refine": self.n_iter_refine,
-            "n_points_survey": self.n_points_survey,
-            "n_points_refine": self.n_points_refine,
+            "training": training_to_config(self.training),
+            **self._budget(),
             "seed": self.seed,
             "use_survey": self.use_survey,
             "dtype": str(self.flow.dtype).removeprefix("torch."),
@@ -624,22 +510,12 @@ class Integrator:
             "sampling": asdict(self.sampling),
         }
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the trained state: flow and optimizer ``state_dict``, configuration, random
-        generator state and history. The file loads with ``torch.load(..., weights_only=True)``.
-        """
-        state = {
-            "format": _FORMAT,
-            "version": _VERSION,
-            "config": self._config(),
+    def _state(self) -> dict[str, object]:
+        return {
             "trainer": self.trainer.state_dict(),
             "strategy": self.strategy.state_dict(),
-            "generator": self.generator.get_state(),
-            "history": [r.to_dict() for r in self.history],
-            "n_evals": self.integrand.n_evals,
             "strata": {k: {"m": m, "cell_sigma": s} for k, (m, s) in self._cell_sigma.items()},
         }
-        torch.save(state, path)
 
     @classmethod
     def load(
@@ -667,32 +543,10 @@ class Integrator:
             FileNotFoundError: no such file.
             ValueError: the file is not a nisflow integrator, is corrupt, or does not match.
         """
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"Expected a saved integrator at {str(path)!r}; no such file.")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
-            raise ValueError(
-                f"Expected a nisflow integrator file at {str(path)!r}; could not read it: {err}"
-            ) from None
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ValueError(
-                f"Expected a file written by Integrator.save at {str(path)!r}; got "
-                f"{'a ' + type(state).__name__ if not isinstance(state, dict) else 'another format'}."
-            )
-        if state.get("version") != _VERSION:
-            raise ValueError(
-                f"Expected file format version {_VERSION}; got {state.get('version')!r}."
-            )
-        try:
+        state = cls._read(path)
+        with mismatch_is_value_error(path, "this configuration"):
             cfg = dict(state["config"])
-            training_cfg = dict(cfg["training"])
-            if training_cfg["loss"] is None:
-                if loss is None:
-                    raise ValueError(
-                        "Expected loss=... : the integrator was saved with a custom loss."
-                    )
-                training_cfg["loss"] = loss
+            training_cfg = training_from_config(cfg["training"], loss)
             if cfg["flow"] is None:
                 if flow is None:
                     raise ValueError(
@@ -706,40 +560,23 @@ class Integrator:
                 f,
                 device=device,
                 flow=flow_arg,
-                n_iter_survey=cfg["n_iter_survey"],
-                n_iter_refine=cfg["n_iter_refine"],
-                n_points_survey=cfg["n_points_survey"],
-                n_points_refine=cfg["n_points_refine"],
+                **cls._saved_budget(cfg),
                 seed=cfg["seed"],
                 domain=cfg["domain"],
                 use_survey=cfg["use_survey"],
                 verbose=verbose,
                 training=TrainingConfig(**training_cfg),
-                dtype=_DTYPES[cfg["dtype"]],
+                dtype=DTYPES[cfg["dtype"]],
                 nonfinite=cfg["nonfinite"],
                 chunk_size=cfg["chunk_size"],
                 sampling=SamplingConfig(**cfg["sampling"]) if "sampling" in cfg else None,
             )
             integrator.trainer.load_state_dict(state["trainer"])
             integrator.strategy.load_state_dict(state["strategy"])
-            integrator.history = [IterationRecord(**r) for r in state["history"]]
-            integrator.integrand.n_evals = int(state["n_evals"])
             integrator._cell_sigma = {
                 k: (int(v["m"]), v["cell_sigma"]) for k, v in (state.get("strata") or {}).items()
             }
-            gen_state = state["generator"]
-        except (KeyError, TypeError, RuntimeError) as err:
-            raise ValueError(
-                f"Expected a saved integrator matching this configuration at {str(path)!r}; "
-                f"got a mismatch: {err}"
-            ) from None
-        if integrator.device.type == "cpu":
-            integrator.generator.set_state(gen_state)
-        else:
-            try:
-                integrator.generator.set_state(gen_state.to(integrator.device))
-            except RuntimeError:
-                integrator.generator.set_state(gen_state)
+            integrator._restore(state)
         return integrator
 
     def __repr__(self) -> str:
@@ -748,9 +585,3 @@ class Integrator:
             f"loss={self.training.loss!r}, survey_strategy={self.training.survey_strategy!r}, "
             f"n_evals={self.n_evals})"
         )
-
-
-def _check_count(v: object, name: str, minimum: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise ValueError(f"Expected {name} to be an integer >= {minimum}; got {v!r}.")
-    return v

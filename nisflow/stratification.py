@@ -63,7 +63,11 @@ def strata_per_dim(n: int, d: int, *, min_per_cell: int = 2, max_cells: int = 2*
 
 
 def allocate(
-    n: int, n_cells: int, cell_sigma: Tensor | None = None, *, beta: float = 0.75,
+    n: int,
+    n_cells: int,
+    cell_sigma: Tensor | None = None,
+    *,
+    beta: float = 0.75,
     min_per_cell: int = 2,
 ) -> Tensor:
     """Points per cell: ``min_per_cell`` each, the rest ∝ ``cell_sigma**beta`` (uniform if None).
@@ -88,7 +92,9 @@ def allocate(
     else:
         s = cell_sigma.detach().to("cpu", torch.float64).clamp_min(0) ** beta
         total = float(s.sum())
-        share = s / total if total > 0 and math.isfinite(total) else torch.full_like(s, 1.0 / n_cells)
+        share = (
+            s / total if total > 0 and math.isfinite(total) else torch.full_like(s, 1.0 / n_cells)
+        )
     raw = share * extra
     floor = raw.floor().long()
     counts += floor
@@ -100,8 +106,13 @@ def allocate(
 
 
 def stratified_points(
-    counts: Tensor, m: int, d: int, *, generator: torch.Generator | None = None,
-    device: torch.device | str | None = None, dtype: torch.dtype = torch.float32,
+    counts: Tensor,
+    m: int,
+    d: int,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[Tensor, Tensor]:
     """Uniform points inside each of the ``m^d`` cells, ``counts[h]`` of them in cell ``h``.
 
@@ -128,7 +139,9 @@ def stratified_estimate(w: Tensor, cell: Tensor, counts: Tensor) -> StratifiedEs
     """
     n_cells = counts.shape[0]
     if int(counts.min()) < 2:
-        raise ValueError(f"Expected at least 2 points per cell; got a cell with {int(counts.min())}.")
+        raise ValueError(
+            f"Expected at least 2 points per cell; got a cell with {int(counts.min())}."
+        )
     w64 = w.detach().to(torch.float64)
     cell = cell.to(w64.device)
     n_h = counts.to(w64.device, torch.float64)

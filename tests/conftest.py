@@ -49,5 +49,7 @@ def pdf_dir() -> Path:
     """Folder holding the NNPDF4.0 LO grid; skips when the shared data are not beside the clone."""
     root = shared_dir()
     if root is None or not (root / "data" / "pdfsets" / "NNPDF40_lo_as_01180").is_dir():
-        pytest.skip("shared PDF data not found: set NISFLOW_SHARED or place ../shared beside the clone")
+        pytest.skip(
+            "shared PDF data not found: set NISFLOW_SHARED or place ../shared beside the clone"
+        )
     return root / "data" / "pdfsets"

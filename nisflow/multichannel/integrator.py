@@ -29,21 +29,27 @@ from __future__ import annotations
 
 import math
 import os
-import pickle
 import time
 import warnings
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor
-from tqdm.auto import tqdm
 
 from ..checks import check_dimension
 from ..integrand import Integrand, check_domain
-from ..losses import LOSSES, Loss, get_loss
+from ..integrator_base import (
+    IntegratorBase,
+    check_count,
+    check_dtype,
+    check_seed,
+    seeded_generators,
+    training_with_loss,
+)
+from ..losses import Loss, get_loss
+from ..persistence import DTYPES, mismatch_is_value_error, training_from_config, training_to_config
 from ..result import IntegrationResult, IterationRecord, estimate_from_weights
-from ..unweighting import UnweightedEvents, unweight
 from .allocation import allocate, channels_to_keep
 from .channel import Channel
 from .weights import (
@@ -56,9 +62,6 @@ from .weights import (
 
 __all__ = ["MultiChannelIntegrator", "MultiChannelTrainingConfig", "ChannelBatch"]
 
-_FORMAT = "nisflow.MultiChannelIntegrator"
-_VERSION = 1
-_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 _WEIGHT_MODES = ("trained", "prior", "uniform")
 _ALLOCATIONS = ("stratified", "uniform")
 
@@ -113,7 +116,7 @@ class ChannelBatch:
         return self.alpha * self.f * torch.exp(-self.log_q)
 
 
-class MultiChannelIntegrator:
+class MultiChannelIntegrator(IntegratorBase):
     """Multi-channel neural importance sampling for ``∫ f(x) dx`` (MadNIS).
 
     Args:
@@ -162,6 +165,9 @@ class MultiChannelIntegrator:
         >>> value, error, history = mc.integrate()
     """
 
+    _FORMAT = "nisflow.MultiChannelIntegrator"
+    _SAVED_BY = "MultiChannelIntegrator.save"
+
     def __init__(
         self,
         f: Callable,
@@ -203,39 +209,21 @@ class MultiChannelIntegrator:
                 raise ValueError(f"Expected channel {i} of dimension {self.d}; got {ch.d}.")
         if len({id(ch) for ch in channels}) != len(channels):
             raise ValueError("Expected distinct Channel objects; got the same one twice.")
-        for name, v, lo in (
-            ("n_iter_survey", n_iter_survey, 0),
-            ("n_iter_refine", n_iter_refine, 0),
-            ("n_points_survey", n_points_survey, 2),
-            ("n_points_refine", n_points_refine, 2),
-        ):
-            _check_count(v, name, lo)
+        self._set_budget(n_iter_survey, n_iter_refine, n_points_survey, n_points_refine)
         if allocation not in _ALLOCATIONS:
             raise ValueError(f"Expected allocation in {list(_ALLOCATIONS)}; got {allocation!r}.")
         if not (0.0 <= drop_threshold < 1.0):
             raise ValueError(f"Expected drop_threshold in [0, 1); got {drop_threshold}.")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(f"Expected seed to be an integer or None; got {seed!r}.")
-        if dtype not in _DTYPES.values():
-            raise ValueError(f"Expected dtype torch.float32 or torch.float64; got {dtype!r}.")
-        training = training or MultiChannelTrainingConfig()
-        if loss is not None:
-            training = replace(training, loss=loss)
-        if isinstance(training.loss, str) and training.loss not in LOSSES:
-            raise ValueError(
-                f"Expected a loss name in {sorted(LOSSES)} or a callable; got {training.loss!r}."
-            )
-        _check_count(training.n_epochs, "training.n_epochs", 1)
+        check_seed(seed)
+        check_dtype(dtype)
+        training = training_with_loss(training or MultiChannelTrainingConfig(), loss)
+        check_count(training.n_epochs, "training.n_epochs", 1)
         if not 0.0 <= training.uniform_fraction <= 1.0:
             raise ValueError(
                 f"Expected training.uniform_fraction in [0, 1]; got {training.uniform_fraction}."
             )
         self.training = training
         self.loss_fn = get_loss(training.loss)
-        self.n_iter_survey = n_iter_survey
-        self.n_points_survey = n_points_survey
-        self.n_iter_refine = n_iter_refine
-        self.n_points_refine = n_points_refine
         self.allocation = allocation
         self.drop_threshold = float(drop_threshold)
         self.seed = seed
@@ -251,22 +239,13 @@ class MultiChannelIntegrator:
                 ch.name = f"channel {i}"
         self._check_ranges(channels)
 
-        init_generator = torch.Generator()
-        if seed is None:
-            init_generator.seed()
-        else:
-            init_generator.manual_seed(seed)
+        init_generator, self.generator = seeded_generators(seed, self.device)
         self.channels = torch.nn.ModuleList(channels)
         for ch in self.channels:
             ch.build(generator=init_generator)
             ch.mapping.to(self.device)
             if ch.flow is not None:
                 ch.flow.to(device=self.device, dtype=dtype)
-        self.generator = torch.Generator(device=self.device)
-        if seed is None:
-            self.generator.seed()
-        else:
-            self.generator.manual_seed(seed + 1)
 
         self._prior_spec = prior
         self.prior_module = _make_prior(prior, self.m).to(self.device)
@@ -356,11 +335,6 @@ class MultiChannelIntegrator:
             )
 
     # -- properties ---------------------------------------------------------------------------
-    @property
-    def n_evals(self) -> int:
-        """Integrand evaluations so far."""
-        return self.integrand.n_evals
-
     def channel_weights(self, x: Tensor) -> Tensor:
         """``α_i(x)`` for points ``x`` (n, d): float64, shape ``(n, m)``, rows summing to one."""
         with torch.no_grad():
@@ -502,14 +476,9 @@ class MultiChannelIntegrator:
         Returns:
             The records of these iterations (also appended to :attr:`history`).
         """
-        n_iter = self.n_iter_survey if n_iter is None else _check_count(n_iter, "n_iter", 0)
-        n_points = (
-            self.n_points_survey if n_points is None else _check_count(n_points, "n_points", 2)
-        )
+        n_iter, n_points = self._survey_counts(n_iter, n_points)
         records: list[IterationRecord] = []
-        self.interrupted = False
-        bar = tqdm(range(n_iter), desc="survey", disable=not self.verbose, leave=False)
-        try:
+        with self._survey_progress(n_iter, records) as bar:
             for _ in bar:
                 t0 = time.perf_counter()
                 batches = self._draw(self._counts(n_points))
@@ -538,21 +507,9 @@ class MultiChannelIntegrator:
                     threshold=self.drop_threshold,
                 )
                 bar.set_postfix(value=f"{value:.5g}", channels=int(self.active.sum()))
-        except KeyboardInterrupt:
-            self.interrupted = True
-            warnings.warn(
-                f"Survey interrupted after {len(records)} complete iteration(s); keeping the "
-                "model trained so far.",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-        finally:
-            bar.close()
-            self._set_mode(False)
         return records
 
     # -- refine -------------------------------------------------------------------------------
-    @torch.no_grad()
     def refine(
         self,
         n_iter: int | None = None,
@@ -571,49 +528,28 @@ class MultiChannelIntegrator:
         Returns:
             The inverse-variance combination of these iterations.
         """
-        n_iter = self.n_iter_refine if n_iter is None else _check_count(n_iter, "n_iter", 1)
-        if n_iter < 1:
-            raise ValueError(f"Expected at least one refine iteration; got {n_iter}.")
-        n_points = (
-            self.n_points_refine if n_points is None else _check_count(n_points, "n_points", 2)
-        )
+        return self._refine(n_iter, n_points, allocation=allocation)
+
+    @torch.no_grad()
+    def _refine(
+        self, n_iter: int | None, n_points: int | None, *, allocation: str | None = None
+    ) -> IntegrationResult:
+        n_iter, n_points = self._refine_counts(n_iter, n_points)
         if allocation is not None and allocation not in _ALLOCATIONS:
             raise ValueError(f"Expected allocation in {list(_ALLOCATIONS)}; got {allocation!r}.")
+
+        def iteration() -> tuple[float, float, int, str]:
+            batches = self._draw(self._counts(n_points))
+            value, variance = self._estimate(batches)
+            return value, variance, sum(b.x.shape[0] for b in batches), "model"
+
         saved = self.allocation
         self.allocation = allocation or saved
-        start = sum(1 for r in self.history if r.phase == "refine")
-        records = []
         try:
-            for k in tqdm(range(n_iter), desc="refine", disable=not self.verbose, leave=False):
-                t0 = time.perf_counter()
-                batches = self._draw(self._counts(n_points))
-                value, variance = self._estimate(batches)
-                record = IterationRecord(
-                    "refine",
-                    start + k,
-                    value,
-                    variance,
-                    sum(b.x.shape[0] for b in batches),
-                    sampler="model",
-                    seconds=time.perf_counter() - t0,
-                )
-                records.append(record)
-                self.history.append(record)
+            records = self._refine_records(n_iter, iteration)
         finally:
             self.allocation = saved
         return IntegrationResult.from_iterations(records, self.history, n_evals=self.n_evals)
-
-    def integrate(
-        self,
-        n_survey: int | None = None,
-        n_refine: int | None = None,
-        *,
-        n_points_survey: int | None = None,
-        n_points_refine: int | None = None,
-    ) -> IntegrationResult:
-        """Survey then refine; the result unpacks as ``value, error, history``."""
-        self.survey(n_survey, n_points_survey)
-        return self.refine(n_refine, n_points_refine)
 
     # -- sampling -----------------------------------------------------------------------------
     @torch.no_grad()
@@ -626,7 +562,7 @@ class MultiChannelIntegrator:
             ``q = g_i ν_i / α_i`` for a point of channel ``i`` drawn with fraction ``ν_i``
             (``+inf`` where ``α_i = 0``), float64 ``(n,)``.
         """
-        _check_count(n, "n", 0)
+        check_count(n, "n", 0)
         if n == 0:
             empty = torch.zeros(0, dtype=torch.float64, device=self.device)
             return empty.reshape(0, self.d), empty, empty
@@ -640,35 +576,8 @@ class MultiChannelIntegrator:
             lqs.append(b.log_q + math.log(nu) - torch.log(b.alpha))
         return torch.cat(xs), torch.cat(ws), torch.cat(lqs)
 
-    def unweight(
-        self,
-        n_events: int,
-        *,
-        max_weight: str | float = "exact",
-        n_reference: int = 100_000,
-    ) -> UnweightedEvents:
-        """Draw ``n_events`` unweighted events (density ``|f| / ∫|f|``) by hit-or-miss.
-
-        Arguments as :meth:`nisflow.Integrator.unweight`.
-        """
-
-        def draw(n: int) -> tuple[Tensor, Tensor]:
-            x, w, _ = self.sample(n)
-            return x, w
-
-        return unweight(
-            draw,
-            n_events,
-            max_weight=max_weight,
-            n_reference=n_reference,
-            chunk_size=self.chunk_size,
-            generator=self.generator,
-        )
-
     # -- persistence --------------------------------------------------------------------------
     def _config(self) -> dict[str, object]:
-        training = asdict(self.training)
-        training["loss"] = self.training.loss if isinstance(self.training.loss, str) else None
         prior = self._prior_spec
         if isinstance(prior, str):
             prior_cfg: object = prior
@@ -685,11 +594,8 @@ class MultiChannelIntegrator:
             "n_features": self.n_features,
             "cwnet_hidden": self.cwnet_hidden,
             "cwnet_layers": self.cwnet_layers,
-            "training": training,
-            "n_iter_survey": self.n_iter_survey,
-            "n_points_survey": self.n_points_survey,
-            "n_iter_refine": self.n_iter_refine,
-            "n_points_refine": self.n_points_refine,
+            "training": training_to_config(self.training),
+            **self._budget(),
             "allocation": self.allocation,
             "drop_threshold": self.drop_threshold,
             "seed": self.seed,
@@ -698,27 +604,15 @@ class MultiChannelIntegrator:
             "chunk_size": self.chunk_size,
         }
 
-    def save(self, path: str | os.PathLike) -> None:
-        """Write the trained state (loads with ``torch.load(..., weights_only=True)``):
-        channels' and weights' ``state_dict``, optimizer, configuration, generator state,
-        allocation state and history. Mappings, priors given as functions and the integrand
-        are code, not state: :meth:`load` takes them again.
-        """
-        state = {
-            "format": _FORMAT,
-            "version": _VERSION,
-            "config": self._config(),
+    def _state(self) -> dict[str, object]:
+        return {
             "channels": [ch.state_dict() for ch in self.channels],
             "weights": self.weights.state_dict(),
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
-            "generator": self.generator.get_state(),
-            "history": [r.to_dict() for r in self.history],
-            "n_evals": self.integrand.n_evals,
             "active": self.active.clone(),
             "sigmas": self.sigmas.clone() if self.sigmas is not None else None,
             "n_survey_done": self.n_survey_done,
         }
-        torch.save(state, path)
 
     @classmethod
     def load(
@@ -752,32 +646,12 @@ class MultiChannelIntegrator:
             FileNotFoundError: no such file.
             ValueError: not a saved multi-channel integrator, or one that does not match.
         """
-        if not os.path.exists(path):
-            raise FileNotFoundError(f"Expected a saved integrator at {str(path)!r}; no such file.")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, OSError, ValueError) as err:
-            raise ValueError(
-                f"Expected a nisflow integrator file at {str(path)!r}; could not read it: {err}"
-            ) from None
-        if not isinstance(state, dict) or state.get("format") != _FORMAT:
-            raise ValueError(
-                f"Expected a file written by MultiChannelIntegrator.save at {str(path)!r}; got "
-                "another format."
-            )
-        if state.get("version") != _VERSION:
-            raise ValueError(
-                f"Expected file format version {_VERSION}; got {state.get('version')!r}."
-            )
-        try:
+        state = cls._read(path)
+        with mismatch_is_value_error(path, "these channels"):
             cfg = dict(state["config"])
             if len(channels) != cfg["m"]:
                 raise ValueError(f"Expected {cfg['m']} channels; got {len(channels)}.")
-            training_cfg = dict(cfg["training"])
-            if training_cfg["loss"] is None:
-                if loss is None:
-                    raise ValueError("Expected loss=... : it was saved with a custom loss.")
-                training_cfg["loss"] = loss
+            training_cfg = training_from_config(cfg["training"], loss)
             prior_arg = prior if prior is not None else cfg["prior"]
             if prior_arg is None:
                 raise ValueError("Expected prior=... : it was saved with a function prior.")
@@ -796,17 +670,14 @@ class MultiChannelIntegrator:
                 n_features=cfg["n_features"],
                 cwnet_hidden=cfg["cwnet_hidden"],
                 cwnet_layers=cfg["cwnet_layers"],
-                n_iter_survey=cfg["n_iter_survey"],
-                n_points_survey=cfg["n_points_survey"],
-                n_iter_refine=cfg["n_iter_refine"],
-                n_points_refine=cfg["n_points_refine"],
+                **cls._saved_budget(cfg),
                 training=MultiChannelTrainingConfig(**training_cfg),
                 allocation=cfg["allocation"],
                 drop_threshold=cfg["drop_threshold"],
                 domain=cfg["domain"],
                 seed=cfg["seed"],
                 device=device,
-                dtype=_DTYPES[cfg["dtype"]],
+                dtype=DTYPES[cfg["dtype"]],
                 verbose=verbose,
                 nonfinite=cfg["nonfinite"],
                 chunk_size=cfg["chunk_size"],
@@ -816,21 +687,10 @@ class MultiChannelIntegrator:
             integrator.weights.load_state_dict(state["weights"])
             if integrator.optimizer is not None and state["optimizer"] is not None:
                 integrator.optimizer.load_state_dict(state["optimizer"])
-            integrator.history = [IterationRecord(**r) for r in state["history"]]
-            integrator.integrand.n_evals = int(state["n_evals"])
             integrator.active = state["active"].to(torch.bool)
             integrator.sigmas = state["sigmas"]
             integrator.n_survey_done = int(state["n_survey_done"])
-            gen_state = state["generator"]
-        except (KeyError, TypeError, RuntimeError) as err:
-            raise ValueError(
-                f"Expected a saved integrator matching these channels at {str(path)!r}; got a "
-                f"mismatch: {err}"
-            ) from None
-        try:
-            integrator.generator.set_state(gen_state)
-        except (RuntimeError, TypeError):
-            integrator.generator.set_state(gen_state.to(integrator.device))
+            integrator._restore(state)
         return integrator
 
     def __repr__(self) -> str:
@@ -869,9 +729,3 @@ def _flow_dtype(channels: Sequence[Channel]) -> str:
         if ch.flow is not None:
             return str(ch.flow.dtype).removeprefix("torch.")
     return "float32"
-
-
-def _check_count(v: object, name: str, minimum: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
-        raise ValueError(f"Expected {name} to be an integer >= {minimum}; got {v!r}.")
-    return v

@@ -1,12 +1,13 @@
 """nisflow.physics: kinematics, PDFs, matrix elements, phase space and process integrands.
 
 The process integrands (:class:`DrellYan`, :class:`EEToMuMu`, :class:`EMuToEMu`,
-:class:`DDbarToDDbar`) are callables on [0, 1]^d that
+:class:`DDbarToDDbar`, :class:`UCToUCG`) are callables on [0, 1]^d that
 return dσ in pb, so that ``Integrator(d=p.d, f=p).integrate()`` gives the cross section; their ``events(x, generator=...)`` give the particles of points ``x``
 for :func:`write_lhe`.
 """
 
 from .cuts import ZUNIS_CUTS, Cuts
+from .jets import UCToUCG
 from .kinematics import (
     boost,
     boost_from_rest_frame,
@@ -22,7 +23,14 @@ from .kinematics import (
     rapidity,
 )
 from .lhe import write_lhe
-from .matrix_elements import ZPrime, ddbar_to_ddbar, ee_to_mumu, emu_to_emu, qqbar_to_ll
+from .matrix_elements import (
+    ZPrime,
+    ddbar_to_ddbar,
+    ee_to_mumu,
+    emu_to_emu,
+    me2_qqprime_to_qqprimeg,
+    qqbar_to_ll,
+)
 from .parameters import GEV2_TO_PB, StandardModel
 from .particles import Beams, PartonEvents, append_particles_h5
 from .pdf import PDF, PDFNotFoundError, find_pdf_set, load_pdf, pdf_search_paths
@@ -47,6 +55,7 @@ __all__ = [
     "ee_to_mumu",
     "emu_to_emu",
     "qqbar_to_ll",
+    "me2_qqprime_to_qqprimeg",
     "GEV2_TO_PB",
     "StandardModel",
     "PDF",
@@ -61,6 +70,7 @@ __all__ = [
     "EEToMuMu",
     "EMuToEMu",
     "DDbarToDDbar",
+    "UCToUCG",
     "Cuts",
     "ZUNIS_CUTS",
     "Beams",
