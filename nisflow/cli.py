@@ -7,6 +7,7 @@ Examples::
     nisflow integrate path/to/file.py:f --dim 3 --loss kl --seed 1
     nisflow sample model.pt -n 100000 --out events.h5 --unweighted
     nisflow bench --quick --markdown table.md --plot plots/
+    nisflow bench --suite physics --quick --out physics.txt
     nisflow generate drell-yan -n 100000 --out events.lhe --seed 1
     nisflow generate ee-mumu -n 10000 --out events.h5 --sqrt-s 91.188
 
@@ -261,8 +262,18 @@ def build_parser() -> argparse.ArgumentParser:
     pg.add_argument("--seed", type=int, default=None, help="seed for reproducible events")
     pg.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
 
-    pb = sub.add_parser("bench", help="run the benchmark suite (BENCHMARKS.md Suite A)")
+    pb = sub.add_parser(
+        "bench", help="run a benchmark suite (BENCHMARKS.md Suite A, or Suite C: --suite physics)"
+    )
     pb.add_argument("--quick", action="store_true", help="small budget and few functions (CI)")
+    pb.add_argument(
+        "--suite",
+        choices=("a", "physics"),
+        default="a",
+        help="a: the test functions of Suite A (default); physics: Suite C, speed-up over VEGAS, "
+        "Z' width scan and buffered training (nisflow.bench.physics)",
+    )
+    pb.add_argument("--seed", type=int, default=0, help="seed of the physics suite's runs")
     pb.add_argument("--functions", default=None, help="comma-separated names (default: Suite A)")
     pb.add_argument(
         "--methods",
@@ -278,7 +289,12 @@ def build_parser() -> argparse.ArgumentParser:
     pb.add_argument(
         "--n-unweight", type=int, default=None, help="events for unweighting efficiency"
     )
-    pb.add_argument("--out", default=None, metavar="RESULTS.jsonl", help="append JSON lines here")
+    pb.add_argument(
+        "--out",
+        default=None,
+        metavar="RESULTS.jsonl",
+        help="Suite A: append JSON lines here; physics: write the tables (.txt) or rows (.json)",
+    )
     pb.add_argument("--markdown", default=None, metavar="TABLE.md", help="write a markdown table")
     pb.add_argument("--plot", default=None, metavar="DIR", help="write PNG plots into DIR")
     pb.add_argument(
@@ -550,6 +566,8 @@ def _cmd_bench(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         run_benchmark,
     )
 
+    if args.suite == "physics":
+        return _bench_physics(args)
     if args.report is not None:
         return _bench_report(args, out)
     base = QUICK_BUDGET if args.quick else FULL_BUDGET
@@ -616,6 +634,38 @@ def _cmd_bench(args: argparse.Namespace, out: Callable[[str], None]) -> int:
         out(f"appended {len(rows)} rows to {args.out}")
     failed = [r for r in rows if "error_msg" in r]
     return 1 if failed else 0
+
+
+_SUITE_A_ONLY = (
+    "functions",
+    "budget_survey",
+    "budget_refine",
+    "iters_survey",
+    "iters_refine",
+    "n_unweight",
+    "markdown",
+    "plot",
+    "report",
+)
+
+
+def _bench_physics(args: argparse.Namespace) -> int:
+    """``nisflow bench --suite physics``: :func:`nisflow.bench.physics.main` with these options."""
+    from nisflow.bench import physics
+
+    used = [o for o in _SUITE_A_ONLY if getattr(args, o) is not None]
+    if used:
+        names = ", ".join("--" + o.replace("_", "-") for o in used)
+        raise CliError(
+            f"Expected only --quick, --device, --seed and --out with --suite physics; got {names} "
+            "(run python -m nisflow.bench.physics --help for its own options)."
+        )
+    argv = ["--device", args.device, "--seed", str(args.seed)]
+    if args.quick:
+        argv.append("--quick")
+    if args.out:
+        argv += ["--out", args.out]
+    return physics.main(argv, prog="nisflow bench --suite physics")
 
 
 def _bench_report(args: argparse.Namespace, out: Callable[[str], None]) -> int:
