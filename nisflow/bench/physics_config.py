@@ -17,7 +17,7 @@ from torch import nn
 from ..baselines.record import Budget
 from ..integrator import TrainingConfig
 from ..multichannel import MultiChannelTrainingConfig
-from ..physics import DDbarToDDbar, DrellYan, EMuToEMu
+from ..physics import DDbarToDDbar, DrellYan, EMuToEMu, UCToUCG
 
 __all__ = [
     "ZPRIME_MASS",
@@ -200,13 +200,14 @@ PROCESSES: dict[str, ProcessCase] = {
         drell_yan_zprime(ZPRIME_WIDTH),
         setups=SETUPS,
     ),
+    "uc-ucg": ProcessCase(
+        "uc-ucg", "u c -> u c g (ZuNIS cuts)", lambda path: UCToUCG(pdf_path=path)
+    ),
 }
 """The processes of table 1 by name, in table order; each gives one row per set-up.
 
-The hook for u c -> u c g (its integrand is written elsewhere): once the process class exists,
-``register_process(ProcessCase("uc-ucg", "u c -> u c g", lambda path: UCToUCG(pdf_path=path)))``
-adds its row to table 1 of both presets (a configuration without explicit ``speedup_cases``
-takes every registered process) and makes ``--processes uc-ucg`` valid."""
+Other processes join with :func:`register_process` (a configuration without explicit
+``speedup_cases`` takes every registered process, and ``--processes NAME`` becomes valid)."""
 
 
 def register_process(case: ProcessCase) -> None:
