@@ -11,7 +11,7 @@ method so that a reader can check their agreement (the pull between them):
 
 1. **Speed-up over VEGAS** (:func:`speedup_rows`) for e⁻μ⁻ → e⁻μ⁻, d d̄ → d d̄ and Drell-Yan
    with a Z' (M = 400 GeV, Γ = 0.5 GeV), single-channel, and Drell-Yan + Z' with three channels
-   γ/Z/Z' (:mod:`nisflow.bench.physics_channels`) and trained channel weights starting from the
+   γ/Z/Z' (:mod:`nisflow.physics.channels`) and trained channel weights starting from the
    MG5aMC-like prior: the variance ratio ``rel_var_per_point(VEGAS) / rel_var_per_point(nisflow)``
    and the unweighting gain ``unw_eff(nisflow) / unw_eff(VEGAS)``.
 2. **Z'-width scan** (:func:`width_scan_rows`, MadNIS fig. 11 right): Γ_Z' = 0.5 GeV ×

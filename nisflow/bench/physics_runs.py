@@ -21,9 +21,8 @@ from ..baselines.vegas import run_vegas
 from ..diagnostics import NisflowReliabilityWarning
 from ..integrator import Integrator
 from ..multichannel import MultiChannelIntegrator
-from ..physics import DrellYan
+from ..physics import DrellYan, drell_yan_channels, drell_yan_prior
 from ..physics.pdf import PDFNotFoundError
-from .physics_channels import drell_yan_channels, drell_yan_prior
 from .physics_config import (
     FULL,
     PROCESSES,

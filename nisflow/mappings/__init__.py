@@ -9,6 +9,7 @@ points ``x``, with a declared output range (``low``, ``high``, ``contains``) tha
 from .base import Identity, Mapping
 from .breit_wigner import BreitWigner, RelativisticBreitWigner
 from .compose import Chain, Product
+from .hadronic import MomentumFractions
 from .polar import Polar, Ring
 from .propagator import MasslessPropagator
 from .rectangle import Rectangle
@@ -20,6 +21,7 @@ __all__ = [
     "BreitWigner",
     "RelativisticBreitWigner",
     "MasslessPropagator",
+    "MomentumFractions",
     "Rotation",
     "Polar",
     "Ring",

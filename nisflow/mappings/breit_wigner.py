@@ -70,10 +70,8 @@ class BreitWigner(Mapping):
         self.register_buffer("width", torch.tensor(width, dtype=f64))
         self.register_buffer("omega_low", torch.tensor(omega_low, dtype=f64))
         self.register_buffer("omega_high", torch.tensor(omega_high, dtype=f64))
-        # log of the normalisation (ω_max - ω_min) γ, the forward log-det at x = μ.
-        self.register_buffer(
-            "log_scale", torch.tensor(math.log((omega_high - omega_low) * width), dtype=f64)
-        )
+        # the normalisation (ω_max - ω_min) γ, the forward Jacobian at x = μ.
+        self.register_buffer("scale", torch.tensor((omega_high - omega_low) * width, dtype=f64))
 
     def extra_repr(self) -> str:
         return (
@@ -95,14 +93,14 @@ class BreitWigner(Mapping):
         t = torch.tan(omega)
         x = self.mean.to(u) + self.width.to(u) * t
         x = torch.minimum(torch.maximum(x, self.low.to(u)), self.high.to(u))
-        log_det = self.log_scale.to(u) + torch.log1p(t * t)
+        log_det = torch.log(self.scale.to(u) * (1 + t * t))
         return x, log_det.squeeze(-1)
 
     def _inverse(self, x: Tensor) -> tuple[Tensor, Tensor]:
         t = (x - self.mean.to(x)) / self.width.to(x)
         w_lo, w_hi = self.omega_low.to(x), self.omega_high.to(x)
         u = ((torch.atan(t) - w_lo) / (w_hi - w_lo)).clamp(0.0, 1.0)
-        log_det = -self.log_scale.to(x) - torch.log1p(t * t)
+        log_det = -torch.log(self.scale.to(x) * (1 + t * t))
         return u, log_det.squeeze(-1)
 
 

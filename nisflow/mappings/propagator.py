@@ -56,7 +56,6 @@ class MasslessPropagator(Mapping):
         f64 = torch.float64
         if nu == 1.0:
             log_ratio = math.log(s_max / s_min)
-            self.register_buffer("log_s_min", torch.tensor(math.log(s_min), dtype=f64))
             self.register_buffer("log_ratio", torch.tensor(log_ratio, dtype=f64))
             log_scale = math.log(log_ratio)
         else:
@@ -80,11 +79,11 @@ class MasslessPropagator(Mapping):
         return self.nu * torch.log(s) if self.nu != 0 else torch.zeros_like(s)
 
     def _forward(self, u: Tensor) -> tuple[Tensor, Tensor]:
+        # Both forms are exact at u = 0 and u = 1 up to the final power or exponential.
         if self.nu == 1.0:
-            s = torch.exp(self.log_s_min.to(u) + self.log_ratio.to(u) * u)
+            s = self.low.to(u) * torch.exp(u * self.log_ratio.to(u))
         else:
-            a_min, a_max = self.a_min.to(u), self.a_max.to(u)
-            a = a_min + (a_max - a_min) * u
+            a = u * self.a_max.to(u) + (1 - u) * self.a_min.to(u)  # eq. 63 as printed
             s = a.pow(1.0 / (1.0 - self.nu))
         s = self._clamp(s)
         log_det = self.log_scale.to(u) + self._nu_log_s(s)
@@ -92,7 +91,7 @@ class MasslessPropagator(Mapping):
 
     def _inverse(self, s: Tensor) -> tuple[Tensor, Tensor]:
         if self.nu == 1.0:
-            u = (torch.log(s) - self.log_s_min.to(s)) / self.log_ratio.to(s)
+            u = torch.log(s / self.low.to(s)) / self.log_ratio.to(s)
         else:
             a_min, a_max = self.a_min.to(s), self.a_max.to(s)
             u = (s.pow(1.0 - self.nu) - a_min) / (a_max - a_min)

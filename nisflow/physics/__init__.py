@@ -3,9 +3,11 @@
 The process integrands (:class:`DrellYan`, :class:`EEToMuMu`, :class:`EMuToEMu`,
 :class:`DDbarToDDbar`, :class:`UCToUCG`) are callables on [0, 1]^d that
 return dσ in pb, so that ``Integrator(d=p.d, f=p).integrate()`` gives the cross section; their ``events(x, generator=...)`` give the particles of points ``x``
-for :func:`write_lhe`.
+for :func:`write_lhe`. :func:`drell_yan_channels` and :func:`drell_yan_prior` give the γ/Z/Z'
+channels of :class:`DrellYan` for :class:`~nisflow.MultiChannelIntegrator`.
 """
 
+from .channels import InvariantMassMap, drell_yan_channels, drell_yan_prior, shat_of
 from .cuts import ZUNIS_CUTS, Cuts
 from .jets import UCToUCG
 from .kinematics import (
@@ -67,6 +69,10 @@ __all__ = [
     "massless_volume",
     "two_body_decay",
     "DrellYan",
+    "InvariantMassMap",
+    "drell_yan_channels",
+    "drell_yan_prior",
+    "shat_of",
     "EEToMuMu",
     "EMuToEMu",
     "DDbarToDDbar",

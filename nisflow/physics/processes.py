@@ -9,8 +9,10 @@ the same points.
 Drell-Yan (MadNIS §5): ``x = (u_s, u_y, u_θ, u_φ)`` with
 
 * ``ŝ = m_ll²`` from ``u_s`` by a power law ``ŝ^-ν`` on ``[m_ll,min², s]`` (eq. 63, default
-  ``ν = 2``) or a Breit-Wigner of a chosen resonance (eq. 61);
-* ``x1 = τ^(u_y)``, ``x2 = τ^(1-u_y)`` with ``τ = ŝ/s`` (eq. 64; ``dx1 dx2 = -log τ dτ du_y``);
+  ``ν = 2``; :class:`~nisflow.mappings.MasslessPropagator`) or a Breit-Wigner of a chosen
+  resonance (eq. 61; :class:`~nisflow.mappings.RelativisticBreitWigner`);
+* ``x1 = τ^(u_y)``, ``x2 = τ^(1-u_y)`` with ``τ = ŝ/s`` (eq. 64; ``dx1 dx2 = -log τ dτ du_y``;
+  :class:`~nisflow.mappings.MomentumFractions`, which holds the map of ``ŝ``);
 * ``cos θ = 2 u_θ - 1`` and ``φ = 2π u_φ - π``, the ℓ⁻ direction in the partonic frame relative to
   beam 1.
 
@@ -38,8 +40,8 @@ import torch
 from torch import Tensor, nn
 
 from ..checks import check_unit_points
+from ..mappings import Mapping, MasslessPropagator, MomentumFractions, RelativisticBreitWigner
 from .cuts import ZUNIS_CUTS, Cuts
-from .invariant_maps import breit_wigner_s, power_law_s
 from .kinematics import boost
 from .matrix_elements import (
     DOWN,
@@ -192,6 +194,8 @@ class DrellYan(nn.Module):
 
     Attributes:
         d: 4, the dimension ``(u_s, u_y, u_θ, u_φ)``.
+        fractions: the :class:`~nisflow.mappings.MomentumFractions` ``(u_s, u_y) -> (x1, x2)``;
+            ``fractions.shat_map`` is the mapping ``u_s -> ŝ`` chosen by ``mapping``.
     """
 
     d = 4
@@ -239,34 +243,29 @@ class DrellYan(nn.Module):
         self.scale = scale
         self.flavours = tuple(int(f) for f in flavours)
         self.mapping, self.nu, self.photon, self.z = mapping, float(nu), photon, z
-        if mapping == "breit_wigner":
-            if resonance == "z":
-                self._bw = (self.sm.mz, self.sm.wz)
-            elif resonance == "zprime" and zprime is not None:
-                self._bw = (zprime.mass, zprime.width)
-            else:
-                raise ValueError(
-                    f"Expected resonance 'z', or 'zprime' with a zprime; got resonance={resonance!r}, "
-                    f"zprime={zprime!r}."
-                )
-
-    def _shat(self, u: Tensor) -> tuple[Tensor, Tensor]:
-        s_min, s_max = self.mll_min**2, self.s
-        if self.mapping == "power":
-            return power_law_s(u, s_min, s_max, self.nu)
-        return breit_wigner_s(u, *self._bw, s_min, s_max)
+        s_min = self.mll_min**2
+        if mapping == "power":
+            shat_map: Mapping = MasslessPropagator(s_min, self.s, self.nu)
+        elif resonance == "z":
+            shat_map = RelativisticBreitWigner(self.sm.mz, self.sm.wz, s_min, self.s)
+        elif resonance == "zprime" and zprime is not None:
+            shat_map = RelativisticBreitWigner(zprime.mass, zprime.width, s_min, self.s)
+        else:
+            raise ValueError(
+                f"Expected resonance 'z', or 'zprime' with a zprime; got resonance={resonance!r}, "
+                f"zprime={zprime!r}."
+            )
+        #: ``(u_s, u_y) -> (x1, x2)`` (eq. 60-64); ``fractions.shat_map`` is the map of ``ŝ``.
+        self.fractions = MomentumFractions(shat_map, self.s)
 
     def _kinematics(self, x: Tensor) -> dict[str, Tensor]:
         x = check_unit_points(x, self.d).to(torch.float64)
-        shat, log_js = self._shat(x[:, 0])
-        tau = shat / self.s
-        log_tau = torch.log(tau)
-        x1 = torch.exp(x[:, 1] * log_tau)
-        x2 = torch.exp((1 - x[:, 1]) * log_tau)
+        x12, log_j, shat = self.fractions.forward_and_shat(x[:, :2])
+        x1, x2 = x12[:, 0], x12[:, 1]
         cos_t = 2 * x[:, 2] - 1
         phi = 2 * math.pi * x[:, 3] - math.pi
         # dx1 dx2 dΩ = (-log τ) (dŝ/s) du_y · 4π du_θ du_φ
-        log_jac = log_js + torch.log(-log_tau) - math.log(self.s) + math.log(4 * math.pi)
+        log_jac = log_j + math.log(4 * math.pi)
         return dict(shat=shat, x1=x1, x2=x2, cos_t=cos_t, phi=phi, log_jac=log_jac)
 
     def _q2(self, shat: Tensor) -> Tensor:

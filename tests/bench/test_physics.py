@@ -25,12 +25,6 @@ from nisflow.bench.physics import (
     speedup_rows,
     width_scan_rows,
 )
-from nisflow.bench.physics_channels import (
-    InvariantMassMap,
-    drell_yan_channels,
-    drell_yan_prior,
-    shat_of,
-)
 from nisflow.bench.physics_report import format_report, format_value_error
 from nisflow.bench.throughput import machine_name
 from nisflow.physics import DrellYan, EEToMuMu, EMuToEMu
@@ -38,7 +32,6 @@ from nisflow.physics import DrellYan, EEToMuMu, EMuToEMu
 TINY = PhysicsBudget(
     n_iter_survey=2, n_points_survey=2_000, n_iter_refine=1, n_points_refine=4_000, n_unweight=4_000
 )
-S_MIN, S_MAX = 15.0**2, 13000.0**2
 
 
 def _check_finite(r: MethodResult, budget: PhysicsBudget) -> None:
@@ -150,56 +143,6 @@ def test_buffered_training_reuses_points(setup, request):
     for r in (online, buffered, online_equal):
         _check_finite(r, config.budget)
         assert r.n_refine == 2_000
-
-
-def test_invariant_mass_map_round_trip_and_jacobian():
-    g = torch.Generator().manual_seed(0)
-    u = torch.rand(200, 4, generator=g, dtype=torch.float64) * 0.98 + 0.01
-    photon = InvariantMassMap(S_MIN, S_MAX, 2.0, kind="power", nu=2.0)
-    x, log_det = photon(u)
-    torch.testing.assert_close(x, u, rtol=0, atol=1e-12)  # the process's own map: identity
-    torch.testing.assert_close(log_det, torch.zeros_like(log_det), rtol=0, atol=1e-9)
-    for m in (
-        InvariantMassMap(S_MIN, S_MAX, 2.0, kind="breit_wigner", mass=91.188, width=2.441404),
-        InvariantMassMap(S_MIN, S_MAX, 2.0, kind="power", nu=1.5),
-    ):
-        x, log_det = m(u)
-        back, log_det_inv = m.inverse(x)
-        torch.testing.assert_close(back, u, rtol=0, atol=1e-10)
-        torch.testing.assert_close(
-            log_det + log_det_inv, torch.zeros_like(log_det), atol=1e-9, rtol=0
-        )
-        assert torch.equal(x[:, 1:], u[:, 1:])
-        h = 1e-6
-        up, down = u.clone(), u.clone()
-        up[:, 0] += h
-        down[:, 0] -= h
-        slope = (m(up)[0][:, 0] - m(down)[0][:, 0]) / (2 * h)
-        torch.testing.assert_close(log_det, torch.log(slope), rtol=0, atol=1e-4)
-
-
-def test_invariant_mass_map_rejects_bad_arguments():
-    with pytest.raises(ValueError, match="Expected a positive mass and width"):
-        InvariantMassMap(S_MIN, S_MAX, 2.0, kind="breit_wigner", mass=91.0)
-    with pytest.raises(ValueError, match="Expected kind"):
-        InvariantMassMap(S_MIN, S_MAX, 2.0, kind="flat")
-
-
-def test_drell_yan_channels_and_prior(pdf_dir):
-    process = DrellYan(zprime=dict(mass=400.0, width=0.05), pdf_path=pdf_dir)
-    channels = drell_yan_channels(process, flow=False)
-    assert [c.name for c in channels] == ["photon", "Z", "Z'"]
-    assert (channels[1].mapping.mass, channels[1].mapping.width) == (process.sm.mz, process.sm.wz)
-    assert (channels[2].mapping.mass, channels[2].mapping.width) == (400.0, 0.05)
-    # points drawn by the Z' channel sit on the Z' peak, and the prior gives them to that channel
-    x, _ = channels[2].sample_and_log_prob(1_000, generator=torch.Generator().manual_seed(0))
-    mll = torch.sqrt(shat_of(process, x))
-    assert float((mll - 400.0).abs().median()) < 0.1
-    alpha = drell_yan_prior(process)(x)
-    assert alpha.shape == (1_000, 3) and bool((alpha > 0).all())
-    assert float((alpha.argmax(-1) == 2).float().mean()) > 0.9
-    with pytest.raises(ValueError, match="mapping='power'"):
-        drell_yan_channels(DrellYan(pdf_path=pdf_dir, mapping="breit_wigner"))
 
 
 def _result(method: str, estimate: float, error: float, rvpp: float, unw: float) -> MethodResult:
