@@ -37,16 +37,17 @@ import math
 from collections.abc import Sequence
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from ..checks import check_unit_points
 from .cuts import ZUNIS_CUTS, Cuts
 from .kinematics import boost, minkowski_dot
 from .matrix_elements import me2_qqprime_to_qqprimeg
 from .parameters import GEV2_TO_PB, StandardModel
-from .particles import Beams, PartonEvents
+from .particles import PartonEvents
 from .pdf import PDF, load_pdf
 from .phase_space import RamboOnDiet
+from .processes import HadronicProcess
 
 __all__ = ["UCToUCG"]
 
@@ -54,7 +55,7 @@ _ORIENTATIONS = ("both", "u_first")
 _UP, _CHARM, _GLUON = 2, 4, 21
 
 
-class UCToUCG(nn.Module):
+class UCToUCG(HadronicProcess):
     """``p p -> u c -> u c g`` at leading order with PDFs and three-jet cuts; ``d = 7``.
 
     Args:
@@ -165,23 +166,9 @@ class UCToUCG(nn.Module):
         # cut points can hold degenerate momenta (nan/inf |M|²): they are replaced, not multiplied
         return k, torch.where(keep.unsqueeze(-1), out, torch.zeros_like(out))
 
-    def forward(self, x: Tensor) -> Tensor:
-        """dσ/dx in pb at points of shape ``(n, 7)``; returns ``(n,)`` in ``x``'s dtype."""
-        _, terms = self._channels(x)
-        return terms.sum(-1).to(x.dtype)
-
     def momenta(self, x: Tensor) -> Tensor:
         """Lab-frame momenta ``(parton 1, parton 2, u, c, g)``, shape ``(n, 5, 4)``, float64."""
         return self._kinematics(x)["lab"]
-
-    @property
-    def beams(self) -> Beams:
-        """Two protons of energy ``√s/2`` with the PDF set's LHAPDF id."""
-        try:
-            pdf_id = int(self.pdf.info.get("SetIndex", 0))
-        except (TypeError, ValueError):
-            pdf_id = 0
-        return Beams(ids=(2212, 2212), energies=(self.sqrt_s / 2,) * 2, pdf_sets=(pdf_id, pdf_id))
 
     def events(self, x: Tensor, generator: torch.Generator | None = None) -> PartonEvents:
         """Particles ``(parton 1, parton 2, u, c, g)`` with orientation and colour flow per event.

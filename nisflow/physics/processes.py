@@ -56,7 +56,7 @@ from .parameters import GEV2_TO_PB, StandardModel
 from .particles import Beams, PartonEvents
 from .pdf import PDF, load_pdf
 
-__all__ = ["EEToMuMu", "DrellYan", "EMuToEMu", "DDbarToDDbar"]
+__all__ = ["HadronicProcess", "EEToMuMu", "DrellYan", "EMuToEMu", "DDbarToDDbar"]
 
 _INCOMING_OUTGOING = dict(
     status=[-1, -1, 1, 1],
@@ -102,6 +102,31 @@ def _back_to_back(e: Tensor, cos_t: Tensor, phi: Tensor) -> tuple[Tensor, Tensor
     sin_t = torch.sqrt((1 - cos_t * cos_t).clamp(min=0))
     vec = torch.stack([sin_t * torch.cos(phi), sin_t * torch.sin(phi), cos_t], -1) * e.unsqueeze(-1)
     return torch.cat([e.unsqueeze(-1), vec], -1), torch.cat([e.unsqueeze(-1), -vec], -1)
+
+
+class HadronicProcess(nn.Module):
+    """What the pp processes share: dσ/dx as the sum of per-channel terms, and the beams.
+
+    Subclasses set ``sqrt_s`` and ``pdf`` and define ``_channels(x) -> (kinematics, terms)``
+    with ``terms`` of shape ``(n, n_terms)`` in pb (one column per parton orientation/flavour).
+    """
+
+    sqrt_s: float
+    pdf: PDF
+
+    def _channels(self, x: Tensor) -> tuple[dict[str, Tensor], Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: Tensor) -> Tensor:
+        """dσ/dx in pb at points of shape ``(n, d)``; returns ``(n,)`` in ``x``'s dtype."""
+        _, terms = self._channels(x)
+        return terms.sum(-1).to(x.dtype)
+
+    @property
+    def beams(self) -> Beams:
+        """Two protons of energy ``√s/2`` with the PDF set's LHAPDF id."""
+        pdf_id = _pdf_set_id(self.pdf)
+        return Beams(ids=(2212, 2212), energies=(self.sqrt_s / 2,) * 2, pdf_sets=(pdf_id, pdf_id))
 
 
 class EEToMuMu(nn.Module):
@@ -173,7 +198,7 @@ class EEToMuMu(nn.Module):
         )
 
 
-class DrellYan(nn.Module):
+class DrellYan(HadronicProcess):
     """``p p -> γ/Z(/Z') -> e+ e-`` at leading order, with the MadNIS settings by default.
 
     Args:
@@ -297,11 +322,6 @@ class DrellYan(nn.Module):
             terms.append(f1[:, 2 * j + 1] * f2[:, 2 * j] * me_u * norm)
         return k, torch.stack(terms, -1)
 
-    def forward(self, x: Tensor) -> Tensor:
-        """dσ/dx in pb at points of shape ``(n, 4)``; returns ``(n,)`` in ``x``'s dtype."""
-        _, terms = self._channels(x)
-        return terms.sum(-1).to(x.dtype)
-
     def _momenta(self, k: dict[str, Tensor]) -> Tensor:
         e_beam = 0.5 * self.sqrt_s
         z = torch.zeros_like(k["x1"])
@@ -314,12 +334,6 @@ class DrellYan(nn.Module):
     def momenta(self, x: Tensor) -> Tensor:
         """Lab-frame momenta ``(parton 1, parton 2, e-, e+)``, shape ``(n, 4, 4)``, float64."""
         return self._momenta(self._kinematics(x))
-
-    @property
-    def beams(self) -> Beams:
-        """Two protons of energy ``√s/2`` with the PDF set's LHAPDF id."""
-        pdf_id = _pdf_set_id(self.pdf)
-        return Beams(ids=(2212, 2212), energies=(self.s**0.5 / 2,) * 2, pdf_sets=(pdf_id, pdf_id))
 
     def events(self, x: Tensor, generator: torch.Generator | None = None) -> PartonEvents:
         """Particles ``q q̄ -> e- e+`` at points ``x`` with the flavours drawn per event.
@@ -443,7 +457,7 @@ class EMuToEMu(nn.Module):
         return f"sqrt_s={self.sqrt_s}, cuts={self.cuts}, photon={self.photon}, z={self.z}"
 
 
-class DDbarToDDbar(nn.Module):
+class DDbarToDDbar(HadronicProcess):
     """``p p -> d d̄ -> d d̄`` by s- and t-channel Z exchange with PDFs (ZüNIS benchmark); ``d = 4``.
 
     ``x = (x1, x2, u_θ, u_φ)``: the momentum fractions of the partons taken flat in [0, 1]² (as
@@ -537,20 +551,9 @@ class DDbarToDDbar(nn.Module):
         terms = torch.where(keep, terms * norm.unsqueeze(-1), torch.zeros_like(terms))
         return k, terms
 
-    def forward(self, x: Tensor) -> Tensor:
-        """dσ/dx in pb at points of shape ``(n, 4)``; returns ``(n,)`` in ``x``'s dtype."""
-        _, terms = self._channels(x)
-        return terms.sum(-1).to(x.dtype)
-
     def momenta(self, x: Tensor) -> Tensor:
         """Lab-frame momenta ``(parton 1, parton 2, d out, d̄ out)``, shape ``(n, 4, 4)``."""
         return self._kinematics(x)["p"]
-
-    @property
-    def beams(self) -> Beams:
-        """Two protons of energy ``√s/2`` with the PDF set's LHAPDF id."""
-        pdf_id = _pdf_set_id(self.pdf)
-        return Beams(ids=(2212, 2212), energies=(self.sqrt_s / 2,) * 2, pdf_sets=(pdf_id, pdf_id))
 
     def events(self, x: Tensor, generator: torch.Generator | None = None) -> PartonEvents:
         """Particles ``(parton 1, parton 2, d, d̄)`` with orientation and colour flow drawn per event.
