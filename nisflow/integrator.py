@@ -48,10 +48,13 @@ from .losses import Loss
 from .persistence import DTYPES, mismatch_is_value_error, training_from_config, training_to_config
 from .result import IntegrationResult, IterationRecord
 from .sampling import (
+    ReplicateAccumulator,
     StratifiedAccumulator,
     check_uniform_fraction,
     flow_from_unit,
     mix_log_prob,
+    qmc_chunks,
+    replicate_sizes,
     stratified_chunks,
     supports_latent_stratification,
 )
@@ -135,10 +138,15 @@ class SamplingConfig:
 
     Attributes:
         stratified: stratify the refine points in the flow's latent cube: ``True``, ``False``
-            or ``"auto"`` (on whenever at least 2 strata per axis fit, i.e.
-            :func:`~nisflow.stratification.strata_per_dim` ``>= 2``; in high dimensions it
-            degenerates to plain sampling). Samples from :meth:`Integrator.sample` and
-            :meth:`Integrator.unweight` stay i.i.d.
+            or ``"auto"`` (on when randomized QMC is not used and at least 2 strata per axis
+            fit, i.e. :func:`~nisflow.stratification.strata_per_dim` ``>= 2``).
+        qmc: draw the refine's latent points as ``qmc_replicates`` independently scrambled
+            Sobol' sequences (randomized quasi-Monte Carlo, :func:`~nisflow.sampling.qmc_chunks`):
+            ``True``, ``False`` or ``"auto"`` (on from ``d = 3``, where stratification has few
+            strata per axis left; in 1D and 2D the stratified refine is better). Samples from
+            :meth:`Integrator.sample` and :meth:`Integrator.unweight` stay i.i.d.
+        qmc_replicates: independent scramblings per refine iteration; their spread gives the
+            error (``qmc_replicates − 1`` degrees of freedom per iteration).
         uniform_fraction: the defensive mixture's uniform fraction ``α``: points come from
             ``(1 − α) q + α`` in the survey, refine, sampling and unweighting; ``0`` disables.
         beta: damping exponent of the adaptive allocation of points to strata.
@@ -147,10 +155,24 @@ class SamplingConfig:
     stratified: bool | str = "auto"
     uniform_fraction: float = 0.05
     beta: float = 0.75
+    qmc: bool | str = "auto"
+    qmc_replicates: int = 64
 
     def __post_init__(self) -> None:
         if self.stratified not in (True, False, "auto"):
             raise ValueError(f"Expected stratified True, False or 'auto'; got {self.stratified!r}.")
+        if self.qmc not in (True, False, "auto"):
+            raise ValueError(f"Expected qmc True, False or 'auto'; got {self.qmc!r}.")
+        if self.qmc is True and self.stratified is True:
+            raise ValueError("Expected at most one of stratified=True and qmc=True; got both.")
+        if (
+            isinstance(self.qmc_replicates, bool)
+            or not isinstance(self.qmc_replicates, int)
+            or self.qmc_replicates < 2
+        ):
+            raise ValueError(
+                f"Expected qmc_replicates an integer >= 2; got {self.qmc_replicates!r}."
+            )
         check_uniform_fraction(self.uniform_fraction)
         if (
             isinstance(self.beta, bool)
@@ -186,6 +208,7 @@ class Integrator(IntegratorBase):
         chunk_size: the most points evaluated or pushed through the flow at once.
         sampling: a :class:`SamplingConfig` (stratification, uniform fraction).
         stratified: overrides ``sampling.stratified``.
+        qmc: overrides ``sampling.qmc``.
         uniform_fraction: overrides ``sampling.uniform_fraction``.
 
     Every result carries :class:`~nisflow.diagnostics.Diagnostics`; when they say that the
@@ -219,12 +242,15 @@ class Integrator(IntegratorBase):
         chunk_size: int = 100_000,
         sampling: SamplingConfig | None = None,
         stratified: bool | str | None = None,
+        qmc: bool | str | None = None,
         uniform_fraction: float | None = None,
     ):
         self.d = check_dimension(d)
         sampling = sampling or SamplingConfig()
         if stratified is not None:
             sampling = replace(sampling, stratified=stratified)
+        if qmc is not None:
+            sampling = replace(sampling, qmc=qmc)
         if uniform_fraction is not None:
             sampling = replace(sampling, uniform_fraction=uniform_fraction)
         self.sampling = sampling
@@ -275,9 +301,12 @@ class Integrator(IntegratorBase):
             chunk_size=self.chunk_size,
             uniform_fraction=sampling.uniform_fraction,
         )
-        if sampling.stratified is True and not supports_latent_stratification(model):
+        if True in (sampling.stratified, sampling.qmc) and not supports_latent_stratification(
+            model
+        ):
             raise ValueError(
-                "Expected a flow with a UniformPrior or GaussianPrior for stratified=True; got "
+                "Expected a flow with a UniformPrior or GaussianPrior for stratified=True or "
+                "qmc=True; got "
                 f"{type(model.prior).__name__}."
             )
         self.strategy: SurveyStrategy = get_survey_strategy(training.survey_strategy)
@@ -401,18 +430,32 @@ class Integrator(IntegratorBase):
 
     def strata_per_dim(self, n_points: int) -> int:
         """Strata per latent axis the refine phase uses for ``n_points`` points (1: none)."""
-        if self.sampling.stratified is False or not supports_latent_stratification(self.flow):
+        if (
+            self.sampling.stratified is False
+            or self.uses_qmc(n_points)
+            or not supports_latent_stratification(self.flow)
+        ):
             return 1
         return strata_per_dim(n_points, self.d)
+
+    def uses_qmc(self, n_points: int) -> bool:
+        """Whether a refine component of ``n_points`` points uses randomized QMC."""
+        qmc = self.sampling.qmc
+        if qmc is False or not supports_latent_stratification(self.flow):
+            return False
+        if n_points < 2 * self.sampling.qmc_replicates:
+            return False
+        return qmc is True or (self.sampling.stratified is not True and self.d >= 3)
 
     def _refine_iteration(self, n_points: int) -> tuple[float, float, WeightStats, str]:
         """One refine iteration: ``(value, variance, weight statistics, sampler name)``.
 
         The estimate is ``(1 − α) Ŝ_q + α Ŝ_u`` (see :mod:`nisflow.sampling`): ``n_u =
         max(2, round(α n))`` points of the uniform component and the rest from the flow, every
-        weight ``f / ((1 − α) q + α)``. Each component is stratified in its latent cube when
-        ``m >= 2`` strata per axis fit (:meth:`strata_per_dim`), with points allocated to the
-        cells from the previous iteration's per-cell spreads, and plain otherwise.
+        weight ``f / ((1 − α) q + α)``. Each component's latent points are scrambled Sobol'
+        replicates when :meth:`uses_qmc` says so; otherwise they are stratified in the latent
+        cube when ``m >= 2`` strata per axis fit (:meth:`strata_per_dim`), with points allocated
+        to the cells from the previous iteration's per-cell spreads, and plain otherwise.
         """
         alpha = self.sampling.uniform_fraction
         n_uniform = (
@@ -432,52 +475,60 @@ class Integrator(IntegratorBase):
         ):
             if n == 0:
                 continue
-            mean, var, m = self._component_estimate(component, n, fraction, weights)
+            mean, var, how = self._component_estimate(component, n, fraction, weights)
             value += fraction * mean
             variance += fraction * fraction * var
-            if component == "flow" and m >= 2:
-                sampler = "strata"
+            if component == "flow":
+                sampler = how
         return value, variance, weights.stats(), sampler
 
     def _component_estimate(
         self, component: str, n: int, fraction: float, weights: WeightAccumulator
-    ) -> tuple[float, float, int]:
-        """``(Ŝ, Var Ŝ, m)`` of one mixture component from ``n`` points, in chunks."""
+    ) -> tuple[float, float, str]:
+        """``(Ŝ, Var Ŝ, how)`` of one mixture component from ``n`` points, in chunks.
+
+        ``how`` is ``"strata"`` (stratified latent cube), ``"rqmc"`` (scrambled Sobol'
+        replicates) or ``"model"`` (plain sampling).
+        """
         alpha = self.sampling.uniform_fraction
-        m = self.strata_per_dim(n)
-        n_cells = m**self.d
-        previous = self._cell_sigma.get(component)
-        sigma = previous[1] if previous is not None and previous[0] == m else None
-        counts = (
-            allocate(n, n_cells, sigma, beta=self.sampling.beta)
-            if m >= 2
-            else torch.tensor([n], dtype=torch.long)
-        )
-        scale = fraction * (1.0 / n_cells) / counts.to(self.device, torch.float64)
-        acc = StratifiedAccumulator(n_cells, device=self.device)
-        chunks = stratified_chunks(
-            counts,
-            m,
-            self.d,
-            self.chunk_size,
-            generator=self.generator,
-            device=self.device,
-            dtype=self.flow.dtype,
-        )
-        for u, cell in chunks:
+        kw = dict(generator=self.generator, device=self.device, dtype=self.flow.dtype)
+        latent = True
+        if self.uses_qmc(n):
+            how, m = "rqmc", 1
+            sizes = replicate_sizes(n, self.sampling.qmc_replicates)
+            scale = fraction / (len(sizes) * sizes.to(self.device, torch.float64))
+            acc: StratifiedAccumulator | ReplicateAccumulator = ReplicateAccumulator(
+                len(sizes), device=self.device
+            )
+            chunks = qmc_chunks(sizes, self.d, self.chunk_size, **kw)
+        else:
+            m = self.strata_per_dim(n)
+            how, latent = ("strata", True) if m >= 2 else ("model", False)
+            n_cells = m**self.d
+            previous = self._cell_sigma.get(component)
+            sigma = previous[1] if previous is not None and previous[0] == m else None
+            counts = (
+                allocate(n, n_cells, sigma, beta=self.sampling.beta)
+                if m >= 2
+                else torch.tensor([n], dtype=torch.long)
+            )
+            scale = fraction * (1.0 / n_cells) / counts.to(self.device, torch.float64)
+            acc = StratifiedAccumulator(n_cells, device=self.device)
+            chunks = stratified_chunks(counts, m, self.d, self.chunk_size, **kw)
+        for u, group in chunks:
             if component == "uniform":
                 x, log_q = u, self.flow.log_prob(u).to(torch.float64)
-            elif m >= 2:
+            elif latent:
                 x, log_q = flow_from_unit(self.flow, u)
             else:  # any prior: the flow's own sampler
                 x, log_q = self.flow.sample_and_log_prob(u.shape[0], generator=self.generator)
             w = self.integrand(x) * torch.exp(-mix_log_prob(log_q, alpha))
-            acc.add(w, cell)
-            weights.add(w * scale[cell])
+            acc.add(w, group)
+            weights.add(w * scale[group])
         est = acc.estimate()
-        if m >= 2:
+        if how == "strata":
             self._cell_sigma[component] = (m, est.cell_sigma)
-        return est.mean, est.variance, m
+        return est.mean, est.variance, how
 
     # -- sampling -----------------------------------------------------------------------------
     @torch.no_grad()

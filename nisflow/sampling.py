@@ -39,6 +39,14 @@ with variance ``(1 − α)² Var Ŝ_q + α² Var Ŝ_u``. The weight is still ``f
 it stays bounded by ``f / α`` wherever the flow misses mass. i.i.d. samples
 (:func:`sample_mixture`, used for sampling and unweighting) choose the component per point.
 
+**Randomized quasi-Monte Carlo** (from three dimensions on, :func:`qmc_chunks`). With ``m^d``
+cells and two points each, stratification leaves few strata per axis once ``d ≥ 3``; a
+scrambled Sobol' sequence (Owen scrambling, ``torch.quasirandom.SobolEngine``) spreads the latent
+points evenly in every dimension at once instead. Each of ``R`` independent scramblings
+("replicates") of ``n / R`` points gives an unbiased estimate; their mean is the estimate and
+their spread over ``R`` its variance (:class:`ReplicateAccumulator`), so the error bar is still a
+plain sample variance of independent estimates (L'Ecuyer & Lemieux 2002).
+
 All functions take explicit randomness and work on any device; estimates accumulate in float64.
 """
 
@@ -61,6 +69,9 @@ __all__ = [
     "sample_mixture",
     "stratified_chunks",
     "StratifiedAccumulator",
+    "replicate_sizes",
+    "qmc_chunks",
+    "ReplicateAccumulator",
 ]
 
 _U_MIN = 2.0**-60  # Φ⁻¹ of the float64 unit interval's ends, kept finite
@@ -222,4 +233,86 @@ class StratifiedAccumulator:
             mean=float(self.mean.sum() * vol),
             variance=float((var_h / self.count).sum() * vol * vol),
             cell_sigma=(var_h.sqrt() * vol).cpu(),
+        )
+
+
+def replicate_sizes(n: int, replicates: int) -> Tensor:
+    """Points per replicate: ``n`` split into ``replicates`` sizes differing by at most one.
+
+    Raises:
+        ValueError: fewer than 2 replicates or fewer than 2 points per replicate.
+    """
+    if replicates < 2 or n < 2 * replicates:
+        raise ValueError(
+            f"Expected at least 2 replicates of at least 2 points; got n={n}, "
+            f"replicates={replicates}."
+        )
+    sizes = torch.full((replicates,), n // replicates, dtype=torch.long)
+    sizes[: n % replicates] += 1
+    return sizes
+
+
+def qmc_chunks(
+    sizes: Tensor,
+    d: int,
+    chunk_size: int,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+):
+    """Scrambled Sobol' points, ``sizes[r]`` of them from independent scrambling ``r``, chunked.
+
+    Each replicate's scrambling seed is drawn from ``generator``, so the same generator state
+    gives the same points. Points are made in float64 on the CPU (where ``SobolEngine`` runs),
+    then moved to ``device`` and ``dtype``.
+
+    Yields:
+        ``(u, replicate)``: points of shape ``(k, d)`` in [0, 1)^d and their replicate index,
+        shape ``(k,)``.
+    """
+    gen_device = generator.device if generator is not None else "cpu"
+    seeds = torch.randint(0, 2**62, (len(sizes),), generator=generator, device=gen_device)
+    for r, (size, seed) in enumerate(zip(sizes.tolist(), seeds.tolist(), strict=True)):
+        engine = torch.quasirandom.SobolEngine(d, scramble=True, seed=int(seed))
+        for start in range(0, size, chunk_size):
+            k = min(chunk_size, size - start)
+            u = engine.draw(k, dtype=torch.float64).to(device=device, dtype=dtype)
+            yield u, torch.full((k,), r, dtype=torch.long, device=device)
+
+
+class ReplicateAccumulator:
+    """Per-replicate sums of weights; the estimate is the mean of the replicate means.
+
+    Args:
+        replicates: the number ``R`` of independent replicates.
+        device: where the sums live.
+    """
+
+    def __init__(self, replicates: int, device: torch.device | str | None = None):
+        z = torch.zeros(replicates, dtype=torch.float64, device=device)
+        self.replicates = replicates
+        self.count, self.total = z, z.clone()
+
+    def add(self, w: Tensor, replicate: Tensor) -> None:
+        """Add weights ``w`` (n,) of points of replicates ``replicate`` (n,)."""
+        w = w.detach().to(device=self.total.device, dtype=torch.float64)
+        replicate = replicate.to(self.total.device)
+        self.count.index_add_(0, replicate, torch.ones_like(w))
+        self.total.index_add_(0, replicate, w)
+
+    def estimate(self) -> StratifiedEstimate:
+        """Mean of the replicate means and its variance ``s² / R`` (every replicate non-empty).
+
+        ``cell_sigma`` holds the replicates' means (there is no per-cell allocation to feed).
+        """
+        if int(self.count.min()) < 1:
+            raise ValueError(
+                "Expected every replicate to hold at least one point; got an empty one."
+            )
+        means = self.total / self.count
+        return StratifiedEstimate(
+            mean=float(means.mean()),
+            variance=float(means.var(unbiased=True)) / self.replicates,
+            cell_sigma=means.cpu(),
         )

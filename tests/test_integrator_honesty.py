@@ -3,8 +3,9 @@
 Three integrands with exact integrals (a peak, a signed oscillating function, a 3D camel), each
 integrated by many independently seeded integrators at small budgets with small flows. The
 fraction of |pull| < 1 must be near 68.3 %, of |pull| < 2 near 95.4 %, and the mean pull near 0.
-The defaults stratify the refine points in the latent cube with the defensive uniform mixture;
-the plain (unstratified) refine and the flow alone are checked too.
+The defaults stratify the refine points in the latent cube (2D) or draw them as scrambled Sobol'
+replicates (randomized QMC, from 3D), with the defensive uniform mixture; the plain refine, the
+stratified refine in 3D and the flow alone are checked too.
 """
 
 from __future__ import annotations
@@ -54,13 +55,23 @@ CONFIG = dict(
 )
 
 
+def _expected_sampler(d: int, options: dict) -> str:
+    if options.get("qmc", "auto") is True or (
+        options.get("qmc", "auto") == "auto"
+        and options.get("stratified", "auto") is not True
+        and d >= 3
+    ):
+        return "rqmc"
+    return "model" if options.get("stratified", "auto") is False else "strata"
+
+
 def pulls(name: str, seeds: range, **options) -> np.ndarray:
     d, f, exact = CASES[name]
     out = []
     for seed in seeds:
         result = Integrator(d, f, seed=seed, **CONFIG, **options).integrate()
-        stratified = options.get("stratified", "auto") is not False
-        assert all(r.sampler == ("strata" if stratified else "model") for r in result.iterations)
+        expected = _expected_sampler(d, options)
+        assert all(r.sampler == expected for r in result.iterations), result.iterations
         out.append((result.mean - exact) / result.sdev)
     return np.asarray(out)
 
@@ -80,7 +91,9 @@ def test_pulls_are_standard_normal(name):
 
 
 @pytest.mark.parametrize(
-    "options", [dict(stratified=False), dict(uniform_fraction=0.0)], ids=["plain", "flow_only"]
+    "options",
+    [dict(stratified=False, qmc=False), dict(stratified=True), dict(uniform_fraction=0.0)],
+    ids=["plain", "stratified3d", "flow_only"],
 )
 def test_pulls_are_standard_normal_other_sampling(options):
     torch.set_num_threads(1)
