@@ -22,6 +22,7 @@ from nisflow.bench.suite_b import (
     ring_log_density,
     ring_mapping,
     run_table2,
+    table2_budget,
     table2_integrator,
 )
 from nisflow.multichannel.weights import (
@@ -201,3 +202,10 @@ def test_row_target_compares_the_chosen_column_with_paper_plus_one_sigma() -> No
     assert Row("x", [0.5, 0.7], [0.1, 0.2], (0.3, 0.1), 1.0, "even").meets_target() is False
     assert Row("x", [0.4], [], (0.3, 0.1), 1.0).meets_target() is True
     assert Row("x", [0.4], [], None, 1.0).meets_target() is None
+
+
+def test_every_table2_row_has_a_budget_and_ring_flat_trains_longer() -> None:
+    for label in TABLE2_PAPER:
+        assert table2_budget(label).n_steps >= 1500
+        assert table2_budget(label, quick=True).n_steps < 200
+    assert table2_budget("ring, flat").n_steps == 2 * table2_budget("ring, line").n_steps
