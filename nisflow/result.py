@@ -257,8 +257,8 @@ class IntegrationResult:
     def summary(self) -> str:
         """A table of every iteration: its value, error, and the cumulative combination."""
         lines = [
-            "itn  phase   sampler  integral            cumulative          chi2/dof   Q     loss",
-            "-" * 88,
+            "itn  phase   sampler      integral            cumulative          chi2/dof   Q     loss",
+            "-" * 92,
         ]
         combined: list[IterationRecord] = []
         used = {(r.phase, r.index) for r in self.iterations}
@@ -276,10 +276,10 @@ class IntegrationResult:
                 chi = f"{c:8.2f}  {q:5.2f}"
             loss = "" if math.isnan(r.loss) else f"{r.loss:.4g}"
             lines.append(
-                f"{r.index + 1:>3}  {r.phase:<6}  {r.sampler:<7}  "
+                f"{r.index + 1:>3}  {r.phase:<6}  {r.sampler:<11}  "
                 f"{format_mean_error(r.value, r.error):<18}  {cum:<18}  {chi:<14}  {loss}"
             )
-        lines.append("-" * 88)
+        lines.append("-" * 92)
         lines.append(
             f"result: {self}   chi2/dof = {self.chi2_dof:.2f}   Q = {self.Q:.2f}   "
             f"n_evals = {self.n_evals}"

@@ -63,6 +63,7 @@ from .stratification import StratifiedEstimate
 
 __all__ = [
     "check_uniform_fraction",
+    "choose_refine_sampler",
     "supports_latent_stratification",
     "mix_log_prob",
     "flow_from_unit",
@@ -114,6 +115,28 @@ def flow_from_unit(flow: Flow, u: Tensor) -> tuple[Tensor, Tensor]:
     log_p = flow.prior.log_prob(z)
     x, log_det = flow(z)
     return x, (log_p - log_det).to(torch.float64)
+
+
+def choose_refine_sampler(
+    pilot: dict[str, tuple[float, float, int]], *, max_disagreement: float = 3.0
+) -> str:
+    """The refine's sampler after a pilot: ``"uniform"`` or ``"flow"``.
+
+    Args:
+        pilot: ``{"flow": (value, variance, n), "uniform": (value, variance, n)}``, the two
+            pilot estimates, their variances and their numbers of points.
+        max_disagreement: the uniform density is chosen only if the two estimates agree within
+            this many combined standard deviations (a uniform pilot that missed a peak the flow
+            found must not win by its small variance).
+
+    Returns:
+        ``"uniform"`` when its variance per point (``variance · n``) is smaller and the estimates
+        agree, ``"flow"`` otherwise.
+    """
+    value_f, var_f, n_f = pilot["flow"]
+    value_u, var_u, n_u = pilot["uniform"]
+    agree = abs(value_f - value_u) <= max_disagreement * math.sqrt(var_f + var_u)
+    return "uniform" if agree and var_u * n_u < var_f * n_f else "flow"
 
 
 def mix_log_prob(log_q: Tensor, alpha: float) -> Tensor:

@@ -55,7 +55,9 @@ def test_seed_api_verbatim(device):
     )
     result, uncertainty, history = integrator.integrate()
     assert abs(result - 2 / 3) < 5 * uncertainty
-    assert len(history) == 10 + 5
+    assert sum(r.phase == "survey" for r in history) == 10
+    # 5 refine iterations of 2000 points (in 2D the first opens with the flow/uniform pilot)
+    assert sum(r.n_evals for r in integrator.history if r.phase == "refine") == 5 * 2000
     integrator = Integrator(
         d=d,
         f=f,

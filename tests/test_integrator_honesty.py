@@ -71,7 +71,9 @@ def pulls(name: str, seeds: range, **options) -> np.ndarray:
     for seed in seeds:
         result = Integrator(d, f, seed=seed, **CONFIG, **options).integrate()
         expected = _expected_sampler(d, options)
-        assert all(r.sampler == expected for r in result.iterations), result.iterations
+        # in 1D/2D the refine may switch to the uniform density after its pilot
+        allowed = {expected, "flat" if expected == "model" else f"flat/{expected}"}
+        assert {r.sampler for r in result.iterations} <= allowed, result.iterations
         out.append((result.mean - exact) / result.sdev)
     return np.asarray(out)
 

@@ -118,7 +118,8 @@ def test_refine_pulls_are_standard_normal(stratified, alpha):
             _peak, 2, seed, stratified=stratified, uniform_fraction=alpha, n_points_refine=800
         )
         r = integ.refine(2)
-        assert all(rec.sampler == ("strata" if stratified else "model") for rec in r.iterations)
+        allowed = {"strata", "flat/strata"} if stratified else {"model", "flat"}
+        assert {rec.sampler for rec in r.iterations} <= allowed  # flat: the pilot's choice
         pulls.append((r.mean - PEAK_EXACT) / r.sdev)
     assert_standard_normal_pulls(pulls)
 
