@@ -422,19 +422,20 @@ class Integrator(IntegratorBase):
         n_iter, n_points = self._refine_counts(n_iter, n_points)
         stats: list[WeightStats] = []
         plan = self._refine_plan(n_iter, n_points)
+        n_pilots = sum(pilot_of is not None for _, pilot_of in plan)
         pilot: dict[str, tuple[float, float, int]] = {}
 
         def iteration() -> tuple[float, float, int, str]:
-            n, candidate = plan[len(stats)]
-            candidate = candidate or self.refine_sampler or "flow"
+            n, pilot_of = plan[len(stats)]
+            candidate = pilot_of or self.refine_sampler or "flow"
             alpha = 1.0 if candidate == "uniform" else None
             value, variance, weight_stats, sampler = self._refine_iteration(n, alpha=alpha)
             stats.append(weight_stats)
             if candidate == "uniform":
                 sampler = "flat" if sampler == "model" else f"flat/{sampler}"
-            if self.refine_sampler is None and plan[len(stats) - 1][1] is not None:
-                pilot[candidate] = (value, variance, n)
-                if len(pilot) == 2:
+            if pilot_of is not None:
+                pilot[pilot_of] = (value, variance, n)
+                if len(pilot) == n_pilots:
                     self.refine_sampler = choose_refine_sampler(pilot)
             return value, variance, n, sampler
 
