@@ -59,7 +59,7 @@ from .sampling import (
     stratified_chunks,
     supports_latent_stratification,
 )
-from .stratification import allocate, strata_per_dim
+from .stratification import allocate, regrid, strata_per_dim
 from .training.survey import SURVEY_STRATEGIES, SurveyStrategy, get_survey_strategy
 from .training.trainer import Trainer
 
@@ -150,7 +150,12 @@ class SamplingConfig:
             error (``qmc_replicates − 1`` degrees of freedom per iteration).
         uniform_fraction: the defensive mixture's uniform fraction ``α``: points come from
             ``(1 − α) q + α`` in the survey, refine, sampling and unweighting; ``0`` disables.
-        beta: damping exponent of the adaptive allocation of points to strata.
+        beta: damping exponent of the adaptive allocation of points to strata (1: points ∝
+            the previous iteration's per-stratum spread, 0: even).
+        points_per_cell: average points per stratum: the latent cube is cut into the most
+            strata that leave this many points each; every stratum gets 2 and the rest,
+            ``1 − 2 / points_per_cell`` of the iteration, goes where the spread was largest
+            (VEGAS+'s ``neval_frac``). 2 gives the finest strata and no adaptation.
         uniform_candidate: let the refine try the uniform density itself next to the flow:
             the first refine iteration starts with two pilots of 5 % of its points, one from
             each (stratified or QMC as above), and the rest of the refine uses the one whose
@@ -165,7 +170,8 @@ class SamplingConfig:
 
     stratified: bool | str = "auto"
     uniform_fraction: float = 0.05
-    beta: float = 0.75
+    beta: float = 1.0
+    points_per_cell: int = 3
     qmc: bool | str = "auto"
     qmc_replicates: int = 64
     uniform_candidate: bool | str = "auto"
@@ -196,6 +202,14 @@ class SamplingConfig:
             or not (0 <= self.beta <= 1)
         ):
             raise ValueError(f"Expected beta in [0, 1]; got {self.beta!r}.")
+        if (
+            isinstance(self.points_per_cell, bool)
+            or not isinstance(self.points_per_cell, int)
+            or self.points_per_cell < 2
+        ):
+            raise ValueError(
+                f"Expected points_per_cell an integer >= 2; got {self.points_per_cell!r}."
+            )
 
 
 class Integrator(IntegratorBase):
@@ -496,7 +510,7 @@ class Integrator(IntegratorBase):
             or not supports_latent_stratification(self.flow)
         ):
             return 1
-        return strata_per_dim(n_points, self.d)
+        return strata_per_dim(n_points, self.d, min_per_cell=self.sampling.points_per_cell)
 
     def uses_qmc(self, n_points: int) -> bool:
         """Whether a refine component of ``n_points`` points uses randomized QMC."""
@@ -570,8 +584,8 @@ class Integrator(IntegratorBase):
             m = self.strata_per_dim(n)
             how, latent = ("strata", True) if m >= 2 else ("model", False)
             n_cells = m**self.d
-            previous = self._cell_sigma.get(key)
-            sigma = previous[1] if previous is not None and previous[0] == m else None
+            previous = self._cell_sigma.get(key)  # e.g. a pilot's: carried to this grid
+            sigma = regrid(previous[1], previous[0], m, self.d) if previous else None
             counts = (
                 allocate(n, n_cells, sigma, beta=self.sampling.beta)
                 if m >= 2

@@ -6,7 +6,8 @@ integral is the volume-weighted sum of the per-cell means of the weights. Varian
 the per-cell variances of the mean, so only the fluctuation of the weight *inside* a cell counts.
 For a trained flow the weight ``w(u) = f(T(u)) |det dT/du|`` is close to constant and smooth, and
 stratification removes most of what is left in low dimensions. Allocation across cells follows
-the measured per-cell spread ``n_h ∝ (V_h σ_h)^β`` (Lepage's VEGAS+ damping, β = 0.75 default).
+the measured per-cell spread ``n_h ∝ (V_h σ_h)^β`` (Lepage's VEGAS+ damping; the Integrator uses
+β = 1 and three points per cell on average, of which two are fixed).
 
 All functions are pure and take explicit randomness.
 """
@@ -23,6 +24,7 @@ __all__ = [
     "StratifiedEstimate",
     "strata_per_dim",
     "allocate",
+    "regrid",
     "stratified_points",
     "stratified_estimate",
 ]
@@ -103,6 +105,49 @@ def allocate(
         idx = torch.argsort(raw - floor.to(raw.dtype), descending=True, stable=True)[:remainder]
         counts[idx] += 1
     return counts
+
+
+def _cell_of(centres: Tensor, m: int) -> Tensor:
+    """Index (first axis fastest) of the cell of an ``m``-per-axis grid holding each point."""
+    d = centres.shape[-1]
+    digits = (centres * m).floor().long().clamp_(0, m - 1)
+    return (digits * (m ** torch.arange(d))).sum(-1)
+
+
+def _centres(m: int, d: int) -> Tensor:
+    """Centres of the ``m^d`` cells, shape ``(m^d, d)``, first axis fastest."""
+    cell = torch.arange(m**d)
+    digits = (cell.unsqueeze(-1) // (m ** torch.arange(d))) % m
+    return (digits.to(torch.float64) + 0.5) / m
+
+
+def regrid(values: Tensor, m_from: int, m_to: int, d: int) -> Tensor:
+    """Carry per-cell values from an ``m_from``-per-axis grid to an ``m_to``-per-axis grid.
+
+    A new cell gets the mean of the old cells whose centres it holds, or, holding none, the
+    value of the old cell holding its own centre. Used to start the allocation of a refine
+    iteration from a pilot of another size: only the relative values matter there.
+
+    Args:
+        values: per-cell values of the old grid, shape ``(m_from**d,)``.
+        m_from: strata per axis of the old grid.
+        m_to: strata per axis of the new grid.
+        d: dimension.
+
+    Returns:
+        Float64 tensor of shape ``(m_to**d,)``.
+    """
+    if values.shape != (m_from**d,):
+        raise ValueError(f"Expected values of shape ({m_from**d},); got {tuple(values.shape)}.")
+    values = values.detach().to("cpu", torch.float64)
+    if m_from == m_to:
+        return values.clone()
+    n_to = m_to**d
+    home = _cell_of(_centres(m_from, d), m_to)  # new cell of each old centre
+    total = torch.zeros(n_to, dtype=torch.float64).index_add_(0, home, values)
+    count = torch.zeros(n_to, dtype=torch.float64).index_add_(0, home, torch.ones_like(values))
+    lookup = values[_cell_of(_centres(m_to, d), m_from)]  # old cell of each new centre
+    return torch.where(count > 0, total / count.clamp_min(1), lookup)
 
 
 def stratified_points(

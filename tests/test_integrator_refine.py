@@ -140,7 +140,13 @@ def test_auto_stratification_degenerates_in_high_dimension():
     assert integ.strata_per_dim(100_000) == 1
     integ2 = Integrator(2, _peak, verbose=False, sampling=SamplingConfig(stratified=False))
     assert integ2.strata_per_dim(100_000) == 1
-    assert Integrator(2, _peak, verbose=False).strata_per_dim(100_000) == 223
+    # 3 points per stratum on average (the default): 182^2 * 3 <= 100,000 < 183^2 * 3
+    assert Integrator(2, _peak, verbose=False).strata_per_dim(100_000) == 182
+    finest = SamplingConfig(points_per_cell=2)
+    assert Integrator(2, _peak, verbose=False, sampling=finest).strata_per_dim(100_000) == 223
+    for bad in (1, 2.5, True):
+        with pytest.raises(ValueError, match="points_per_cell"):
+            SamplingConfig(points_per_cell=bad)
     with pytest.raises(ValueError, match="stratified"):
         SamplingConfig(stratified="yes")
     with pytest.raises(ValueError, match="uniform_fraction"):
@@ -170,3 +176,41 @@ def test_uniform_fraction_one_is_plain_uniform_sampling():
     assert Integrator(2, _peak, uniform_fraction=0.5, verbose=False).refine(1, 4).n_evals == 4
     with pytest.raises(ValueError, match="n_points"):
         Integrator(2, _peak, uniform_fraction=0.5, verbose=False).refine(1, 3)
+
+
+def _narrow_peak(x):
+    return torch.exp(-((x - 0.3) ** 2).sum(-1) / (2 * 0.05**2))
+
+
+def test_adaptive_third_of_the_strata_lowers_the_variance_of_a_peaked_weight():
+    # a flat-ish toy flow on a narrow peak: the weight's spread sits in few strata, and the
+    # adaptive third of the points (points_per_cell=3) goes there; 2 per stratum cannot adapt
+    variances = {}
+    for ppc in (2, 3):
+        sampling = SamplingConfig(points_per_cell=ppc, uniform_candidate=False)
+        integ = _fixed_flow_integrator(_narrow_peak, 2, 0, sampling=sampling)
+        result = integ.refine(4, 20_000)
+        exact = (0.05 * math.sqrt(2 * math.pi)) ** 2  # the peak lies well inside the square
+        assert abs(result.mean - exact) < 5 * result.sdev
+        variances[ppc] = result.sdev**2
+    assert variances[3] < 0.6 * variances[2], variances
+
+
+def test_the_pilot_spreads_allocate_the_first_full_iteration(monkeypatch):
+    import nisflow.integrator as integrator_module
+
+    seen = []
+    real = integrator_module.allocate
+
+    def recording(n, n_cells, cell_sigma=None, **kwargs):
+        seen.append((n, n_cells, cell_sigma is not None))
+        return real(n, n_cells, cell_sigma, **kwargs)
+
+    monkeypatch.setattr(integrator_module, "allocate", recording)
+    integ = _fixed_flow_integrator(_narrow_peak, 2, 0, sampling=SamplingConfig(uniform_fraction=0))
+    integ.refine(2, 20_000)
+    (n_f, cells_f, prior_f), (n_u, _, prior_u), (n_main, cells_main, prior_main) = seen[:3]
+    assert (n_f, n_u, prior_f, prior_u) == (1_000, 1_000, False, False)  # the two pilots
+    assert n_main == 18_000 and cells_main > cells_f  # a finer grid...
+    assert prior_main  # ...allocated from the chosen pilot's spreads
+    assert all(prior for _, _, prior in seen[3:])

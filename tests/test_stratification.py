@@ -5,7 +5,13 @@ import math
 import pytest
 import torch
 
-from nisflow.stratification import allocate, strata_per_dim, stratified_estimate, stratified_points
+from nisflow.stratification import (
+    allocate,
+    regrid,
+    strata_per_dim,
+    stratified_estimate,
+    stratified_points,
+)
 
 
 @pytest.mark.parametrize("n,d", [(10, 1), (1000, 2), (100_000, 2), (100_000, 8), (50, 16), (7, 3)])
@@ -97,3 +103,40 @@ def test_adaptive_allocation_reduces_variance():
     u, cell = stratified_points(counts2, m, d, generator=g, dtype=torch.float64)
     second = stratified_estimate(f(u), cell, counts2)
     assert second.variance < 0.7 * first.variance
+
+
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_regrid_same_grid_is_identity(d):
+    values = torch.rand(4**d, dtype=torch.float64)
+    assert torch.equal(regrid(values, 4, 4, d), values)
+
+
+def test_regrid_refines_by_lookup_and_coarsens_by_mean():
+    coarse = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64)  # 2 x 2, first axis fastest
+    fine = regrid(coarse, 2, 4, 2).reshape(4, 4)  # rows: second axis, columns: first axis
+    assert torch.equal(fine[:2, :2], torch.full((2, 2), 1.0, dtype=torch.float64))
+    assert torch.equal(fine[:2, 2:], torch.full((2, 2), 2.0, dtype=torch.float64))
+    assert torch.equal(fine[2:, :2], torch.full((2, 2), 3.0, dtype=torch.float64))
+    assert torch.equal(fine[2:, 2:], torch.full((2, 2), 4.0, dtype=torch.float64))
+    back = regrid(fine.reshape(-1) * torch.arange(1, 17, dtype=torch.float64), 4, 2, 2)
+    grid = fine * torch.arange(1, 17, dtype=torch.float64).reshape(4, 4)
+    expected = torch.stack(
+        [grid[:2, :2].mean(), grid[:2, 2:].mean(), grid[2:, :2].mean(), grid[2:, 2:].mean()]
+    )
+    assert torch.allclose(back, expected)
+
+
+def test_regrid_non_nested_grids_keep_the_shape_of_a_profile():
+    # a profile along the first axis survives a 7 -> 10 -> 3 round trip up to its resolution
+    m, d = 7, 2
+    centres = (torch.arange(m, dtype=torch.float64) + 0.5) / m
+    values = (centres.repeat(m) * 10).exp()
+    out = regrid(values, m, 10, d)
+    assert out.shape == (100,)
+    assert bool((out.reshape(10, 10).diff(dim=1) >= 0).all())  # still increasing along axis 1
+    assert regrid(out, 10, 3, d).shape == (9,)
+
+
+def test_regrid_rejects_a_wrong_shape():
+    with pytest.raises(ValueError, match=r"shape \(9,\)"):
+        regrid(torch.ones(8), 3, 4, 2)
