@@ -187,14 +187,10 @@ class SamplingConfig:
             )
         if self.qmc is True and self.stratified is True:
             raise ValueError("Expected at most one of stratified=True and qmc=True; got both.")
-        if (
-            isinstance(self.qmc_replicates, bool)
-            or not isinstance(self.qmc_replicates, int)
-            or self.qmc_replicates < 2
-        ):
-            raise ValueError(
-                f"Expected qmc_replicates an integer >= 2; got {self.qmc_replicates!r}."
-            )
+        for name in ("qmc_replicates", "points_per_cell"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise ValueError(f"Expected {name} an integer >= 2; got {value!r}.")
         check_uniform_fraction(self.uniform_fraction)
         if (
             isinstance(self.beta, bool)
@@ -202,14 +198,6 @@ class SamplingConfig:
             or not (0 <= self.beta <= 1)
         ):
             raise ValueError(f"Expected beta in [0, 1]; got {self.beta!r}.")
-        if (
-            isinstance(self.points_per_cell, bool)
-            or not isinstance(self.points_per_cell, int)
-            or self.points_per_cell < 2
-        ):
-            raise ValueError(
-                f"Expected points_per_cell an integer >= 2; got {self.points_per_cell!r}."
-            )
 
 
 class Integrator(IntegratorBase):

@@ -59,7 +59,7 @@ from torch import Tensor
 
 from .flows.flow import Flow
 from .flows.priors import GaussianPrior, UniformPrior
-from .stratification import StratifiedEstimate
+from .stratification import StratifiedEstimate, points_in_cells
 
 __all__ = [
     "check_uniform_fraction",
@@ -203,13 +203,10 @@ def stratified_chunks(
         raise ValueError(f"Expected counts of shape ({n_cells},); got {tuple(counts.shape)}.")
     cum = counts.to(device=device, dtype=torch.long).cumsum(0)
     total = int(cum[-1]) if n_cells else 0
-    powers = m ** torch.arange(d, device=device)
     for start in range(0, total, chunk_size):
         idx = torch.arange(start, min(start + chunk_size, total), device=device)
         cell = torch.searchsorted(cum, idx, right=True)
-        corner = (cell.unsqueeze(-1) // powers) % m
-        jitter = torch.rand(idx.shape[0], d, generator=generator, device=device, dtype=dtype)
-        yield ((corner.to(dtype) + jitter) / m).clamp_(0.0, 1.0), cell
+        yield points_in_cells(cell, m, d, generator=generator, dtype=dtype), cell
 
 
 class StratifiedAccumulator:

@@ -25,6 +25,8 @@ __all__ = [
     "strata_per_dim",
     "allocate",
     "regrid",
+    "cell_digits",
+    "points_in_cells",
     "stratified_points",
     "stratified_estimate",
 ]
@@ -107,6 +109,31 @@ def allocate(
     return counts
 
 
+def cell_digits(cell: Tensor, m: int, d: int) -> Tensor:
+    """Integer coordinates of cells of an ``m``-per-axis grid, first axis fastest.
+
+    Args:
+        cell: cell indices in ``[0, m^d)``, shape ``(n,)``.
+
+    Returns:
+        Long tensor of shape ``(n, d)`` (on ``cell``'s device).
+    """
+    return (cell.unsqueeze(-1) // (m ** torch.arange(d, device=cell.device))) % m
+
+
+def points_in_cells(
+    cell: Tensor,
+    m: int,
+    d: int,
+    *,
+    generator: torch.Generator | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> Tensor:
+    """One uniform point inside each given cell: shape ``(n, d)`` in [0, 1]^d for ``cell`` (n,)."""
+    jitter = torch.rand(cell.shape[0], d, generator=generator, device=cell.device, dtype=dtype)
+    return ((cell_digits(cell, m, d).to(dtype) + jitter) / m).clamp_(0.0, 1.0)
+
+
 def _cell_of(centres: Tensor, m: int) -> Tensor:
     """Index (first axis fastest) of the cell of an ``m``-per-axis grid holding each point."""
     d = centres.shape[-1]
@@ -116,9 +143,7 @@ def _cell_of(centres: Tensor, m: int) -> Tensor:
 
 def _centres(m: int, d: int) -> Tensor:
     """Centres of the ``m^d`` cells, shape ``(m^d, d)``, first axis fastest."""
-    cell = torch.arange(m**d)
-    digits = (cell.unsqueeze(-1) // (m ** torch.arange(d))) % m
-    return (digits.to(torch.float64) + 0.5) / m
+    return (cell_digits(torch.arange(m**d), m, d).to(torch.float64) + 0.5) / m
 
 
 def regrid(values: Tensor, m_from: int, m_to: int, d: int) -> Tensor:
@@ -170,11 +195,7 @@ def stratified_points(
         raise ValueError(f"Expected counts of shape ({n_cells},); got {tuple(counts.shape)}.")
     counts_dev = counts.to(device)
     cell = torch.repeat_interleave(torch.arange(n_cells, device=device), counts_dev)
-    powers = m ** torch.arange(d, device=device)
-    corner = (cell.unsqueeze(-1) // powers) % m
-    jitter = torch.rand(cell.shape[0], d, generator=generator, device=device, dtype=dtype)
-    u = (corner.to(dtype) + jitter) / m
-    return u.clamp_(0.0, 1.0), cell
+    return points_in_cells(cell, m, d, generator=generator, dtype=dtype), cell
 
 
 def stratified_estimate(w: Tensor, cell: Tensor, counts: Tensor) -> StratifiedEstimate:
