@@ -34,6 +34,7 @@ from torch import Tensor
 
 from .checks import check_dimension
 from .diagnostics import NisflowReliabilityWarning, WeightAccumulator, WeightStats, diagnose
+from .envelope import LatentEnvelope, cell_maxima, envelope_from_maxima, envelope_grid
 from .flows.flow import Flow
 from .integrand import Integrand
 from .integrator_base import (
@@ -58,6 +59,7 @@ from .sampling import (
     replicate_sizes,
     stratified_chunks,
     supports_latent_stratification,
+    unit_from_flow,
 )
 from .stratification import allocate, regrid, strata_per_dim
 from .training.survey import SURVEY_STRATEGIES, SurveyStrategy, get_survey_strategy
@@ -157,15 +159,20 @@ class SamplingConfig:
             ``1 − 2 / points_per_cell`` of the iteration, goes where the spread was largest
             (VEGAS+'s ``neval_frac``). 2 gives the finest strata and no adaptation.
         uniform_candidate: let the refine try the uniform density itself next to the flow:
-            the first refine iteration starts with two pilots of 5 % of its points, one from
+            the first refine iteration starts with two pilots of 1/8 of its points, one from
             each (stratified or QMC as above), and the rest of the refine uses the one whose
             variance per point was smaller, provided the two pilot estimates agree within 3
             combined standard deviations (otherwise the flow). The pilots only decide: they
             are recorded in the history, not part of the estimate (so the choice cannot bias
-            it) nor of the diagnostics. ``True``, ``False`` or ``"auto"`` (on for ``d <= 2``, where a finely
-            stratified uniform sampler can beat a trained flow on a smooth integrand:
-            sinusoidal2 at the full budget, 7× lower variance). Sampling and unweighting
-            always use the flow.
+            it) nor of the diagnostics. ``True``,
+            ``False`` or ``"auto"`` (on for ``d <= 2``, where a finely stratified uniform
+            sampler can beat a trained flow on a smooth integrand: sinusoidal2 at the full
+            budget, 7× lower variance). :meth:`Integrator.sample`
+            always uses the flow; :meth:`Integrator.unweighting_sample` the chosen sampler.
+        unweighting_envelope: let the refine record the largest latent weight per cell of a
+            coarse latent grid (up to ``d = 3``) and :meth:`Integrator.unweighting_sample` (hence
+            :meth:`Integrator.unweight`) draw from that envelope (:mod:`nisflow.envelope`):
+            higher unweighting efficiency, larger spread of the weights.
     """
 
     stratified: bool | str = "auto"
@@ -175,6 +182,7 @@ class SamplingConfig:
     qmc: bool | str = "auto"
     qmc_replicates: int = 64
     uniform_candidate: bool | str = "auto"
+    unweighting_envelope: bool = True
 
     def __post_init__(self) -> None:
         if self.stratified not in (True, False, "auto"):
@@ -184,6 +192,10 @@ class SamplingConfig:
         if self.uniform_candidate not in (True, False, "auto"):
             raise ValueError(
                 f"Expected uniform_candidate True, False or 'auto'; got {self.uniform_candidate!r}."
+            )
+        if not isinstance(self.unweighting_envelope, bool):
+            raise ValueError(
+                f"Expected unweighting_envelope True or False; got {self.unweighting_envelope!r}."
             )
         if self.qmc is True and self.stratified is True:
             raise ValueError("Expected at most one of stratified=True and qmc=True; got both.")
@@ -334,6 +346,9 @@ class Integrator(IntegratorBase):
         self._cell_sigma: dict[str, tuple[int, Tensor]] = {}
         # the refine's sampler after the pilot ("flow" or "uniform"; None: not chosen yet)
         self.refine_sampler: str | None = None
+        # per base sampler ("flow" or "flat"): (cells per axis, largest latent weight per cell)
+        # of the refine since the flow last changed (nisflow.envelope)
+        self._envelope_max: dict[str, tuple[int, Tensor]] = {}
 
     # -- properties ---------------------------------------------------------------------------
     @property
@@ -393,6 +408,7 @@ class Integrator(IntegratorBase):
                 self.history.append(record)
                 self._cell_sigma = {}  # the flow changed: the strata's spreads are stale
                 self.refine_sampler = None  # and the pilot's choice too
+                self._envelope_max = {}  # and the weight's envelope
                 bar.set_postfix(loss=f"{record.loss:.3g}", value=f"{record.value:.5g}")
                 if step.batch is not None and bool((step.batch.f != 0).any()):
                     seen_nonzero = True
@@ -443,7 +459,8 @@ class Integrator(IntegratorBase):
 
         records = self._refine_records(len(plan), iteration)
         # the pilots only decide: kept out of the estimate, which therefore does not depend on
-        # which way the choice went (no selection bias), and out of the diagnostics
+        # which way the choice went (no selection bias), and out of the diagnostics (a uniform
+        # pilot that missed a narrow peak states too small an error: it would spoil both)
         decides = [candidate is not None for _, candidate in plan]
         records = [r for r, d in zip(records, decides, strict=True) if not d]
         stats = [w for w, d in zip(stats, decides, strict=True) if not d]
@@ -478,15 +495,15 @@ class Integrator(IntegratorBase):
         """``(points, sampler)`` per refine iteration (``sampler`` ``None``: the chosen one).
 
         While the choice is open, the first iteration's ``n_points`` become two pilots of
-        ``n_points // 20`` points, one from the flow and one from the uniform density, and the
+        ``n_points // 8`` points, one from the flow and one from the uniform density, and the
         rest from the chosen sampler. The pilots only decide: they are recorded in the history
-        but are not part of the estimate (in 1D/2D an iteration's information grows like n²,
-        so their 5 % of an iteration carry 0.25 % of its information)."""
+        but are not part of the estimate."""
         plan: list[tuple[int, str | None]] = [(n_points, None)] * n_iter
         if self.refine_sampler is None and self.uses_uniform_candidate() and n_points >= 64:
-            # small pilots: in 1D/2D the stratified variance of an iteration falls like 1/n²,
-            # so splitting an iteration costs more than its points (p = n/20: ~4 % at 5 × n)
-            p = max(8, n_points // 20)
+            # pilots of n/8: the flow's and the uniform density's stratified variances fall at
+            # different rates with n, so the ranking at n/20 (the first choice) did not carry
+            # over to n on slashed2; at n/8 it did on Suite A's 2D functions (performance.md §4c)
+            p = max(8, n_points // 8)
             plan[:1] = [(p, "flow"), (p, "uniform"), (n_points - 2 * p, None)]
         return plan
 
@@ -582,6 +599,15 @@ class Integrator(IntegratorBase):
             scale = fraction * (1.0 / n_cells) / counts.to(self.device, torch.float64)
             acc = StratifiedAccumulator(n_cells, device=self.device)
             chunks = stratified_chunks(counts, m, self.d, self.chunk_size, **kw)
+        m_env = envelope_grid(n, self.d) if latent and key != "uniform" else 1
+        maxima = None
+        if m_env > 1 and self.sampling.unweighting_envelope:
+            stored = self._envelope_max.get(key)
+            maxima = (
+                stored[1].to(self.device)
+                if stored is not None and stored[0] == m_env
+                else torch.zeros(m_env**self.d, dtype=torch.float64, device=self.device)
+            )
         for u, group in chunks:
             if alpha == 1:
                 x, log_q = u, torch.zeros(u.shape[0], dtype=torch.float64, device=u.device)
@@ -591,9 +617,14 @@ class Integrator(IntegratorBase):
                 x, log_q = flow_from_unit(self.flow, u)
             else:  # any prior: the flow's own sampler
                 x, log_q = self.flow.sample_and_log_prob(u.shape[0], generator=self.generator)
-            w = self.integrand(x) * torch.exp(-mix_log_prob(log_q, alpha))
+            fx = self.integrand(x)
+            w = fx * torch.exp(-mix_log_prob(log_q, alpha))
             acc.add(w, group)
             weights.add(w * scale[group])
+            if maxima is not None:  # the base sampler's own latent weight |f| / q
+                maxima = torch.maximum(maxima, cell_maxima(u, fx * torch.exp(-log_q), m_env))
+        if maxima is not None:
+            self._envelope_max[key] = (m_env, maxima)
         est = acc.estimate()
         if how == "strata":
             self._cell_sigma[key] = (m, est.cell_sigma)
@@ -613,6 +644,82 @@ class Integrator(IntegratorBase):
         u, log_q = self._draw(n)
         w = self.integrand(u) * torch.exp(-log_q)
         return self.integrand.to_domain(u), w, log_q - self.integrand.log_volume
+
+    def envelope(self) -> LatentEnvelope | None:
+        """The latent envelope :meth:`unweighting_sample` draws from, or None.
+
+        It exists after a refine in ``d <= 3`` with ``sampling.unweighting_envelope`` on, for
+        the sampler the refine chose (the flow, or the uniform density when the refine's pilot
+        chose it), and is dropped when the survey changes the flow.
+        """
+        if not self.sampling.unweighting_envelope:
+            return None
+        stored = self._envelope_max.get("flat" if self.refine_sampler == "uniform" else "flow")
+        if stored is None:
+            return None
+        m, maxima = stored
+        return envelope_from_maxima(maxima, m, self.d)
+
+    @torch.no_grad()
+    def unweighting_sample(self, n: int) -> tuple[Tensor, Tensor, Tensor]:
+        """Draw ``n`` weighted points for unweighting: what :meth:`unweight` uses.
+
+        After a refine in ``d <= 3`` the latent point comes from the refine's envelope of the
+        weight (:meth:`envelope`, :mod:`nisflow.envelope`), which caps the largest weights and
+        raises the unweighting efficiency ``mean(w) / max(w)``; the density is ``(1 − α) q(x)
+        h(u) + α`` with ``u`` the latent point of ``x`` (``q ≡ 1`` when the refine chose the
+        uniform density). The weights spread more than :meth:`sample`'s, so for weighted events
+        use :meth:`sample`. Without an envelope this is :meth:`sample`.
+
+        Returns:
+            ``(x, w, log_q)`` as :meth:`sample`: points in the domain, shape ``(n, d)``; float64
+            weights, shape ``(n,)``; float64 log-density in the domain, shape ``(n,)``.
+        """
+        check_count(n, "n", 0)
+        envelope = self.envelope()
+        if envelope is None:
+            return self.sample(n)
+        flat = self.refine_sampler == "uniform"
+        alpha = self.sampling.uniform_fraction
+        xs, ws, lgs = [], [], []
+        for start in range(0, max(n, 1), self.chunk_size):
+            k = min(self.chunk_size, n - start)
+            pick = (
+                torch.rand(k, generator=self.generator, device=self.device, dtype=torch.float64)
+                < alpha
+            )
+            n_uniform = int(pick.sum())
+            x = torch.empty(k, self.d, dtype=self.flow.dtype, device=self.device)
+            log_base = torch.empty(k, dtype=torch.float64, device=self.device)
+            if n_uniform < k:  # the base sampler with latent points from the envelope
+                u, log_h = envelope.sample(
+                    k - n_uniform,
+                    generator=self.generator,
+                    device=self.device,
+                    dtype=self.flow.dtype,
+                )
+                xb, log_q = (u, torch.zeros_like(log_h)) if flat else flow_from_unit(self.flow, u)
+                x[~pick], log_base[~pick] = xb, log_q + log_h
+            if n_uniform > 0:  # the defensive uniform component
+                xu = torch.rand(
+                    n_uniform,
+                    self.d,
+                    generator=self.generator,
+                    device=self.device,
+                    dtype=self.flow.dtype,
+                )
+                if flat:
+                    lb = envelope.log_prob(xu)
+                else:
+                    uu, log_q = unit_from_flow(self.flow, xu)
+                    lb = log_q + envelope.log_prob(uu)
+                x[pick], log_base[pick] = xu, lb
+            log_g = mix_log_prob(log_base, alpha)
+            xs.append(x)
+            ws.append(self.integrand(x) * torch.exp(-log_g))
+            lgs.append(log_g)
+        x, log_g = torch.cat(xs)[:n], torch.cat(lgs)[:n]
+        return self.integrand.to_domain(x), torch.cat(ws)[:n], log_g - self.integrand.log_volume
 
     # -- persistence --------------------------------------------------------------------------
     def _config(self) -> dict[str, object]:
@@ -636,6 +743,7 @@ class Integrator(IntegratorBase):
             "strategy": self.strategy.state_dict(),
             "strata": {k: {"m": m, "cell_sigma": s} for k, (m, s) in self._cell_sigma.items()},
             "refine_sampler": self.refine_sampler,
+            "envelope": {k: {"m": m, "maxima": v} for k, (m, v) in self._envelope_max.items()},
         }
 
     @classmethod
@@ -701,6 +809,10 @@ class Integrator(IntegratorBase):
             if chosen not in (None, "flow", "uniform"):
                 raise ValueError(f"Expected refine_sampler 'flow' or 'uniform'; got {chosen!r}.")
             integrator.refine_sampler = chosen
+            integrator._envelope_max = {
+                k: (int(v["m"]), v["maxima"].to(integrator.device))
+                for k, v in (state.get("envelope") or {}).items()
+            }
             integrator._restore(state)
         return integrator
 

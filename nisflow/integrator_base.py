@@ -177,6 +177,10 @@ class IntegratorBase(ABC):
     def sample(self, n: int) -> tuple[Tensor, Tensor, Tensor]:
         """``n`` weighted points ``(x, w, log_q)`` of shapes ``(n, d)``, ``(n,)``, ``(n,)``."""
 
+    def unweighting_sample(self, n: int) -> tuple[Tensor, Tensor, Tensor]:
+        """The weighted points :meth:`unweight` keeps or rejects; by default :meth:`sample`'s."""
+        return self.sample(n)
+
     @abstractmethod
     def _set_mode(self, train: bool) -> None:
         """Put the trained modules in training (``True``) or evaluation mode."""
@@ -327,7 +331,7 @@ class IntegratorBase(ABC):
         n_reference: int = 100_000,
     ) -> UnweightedEvents:
         """Draw ``n_events`` unweighted events (i.i.d. with density ``|f| / ∫|f|``) by
-        hit-or-miss on the points of :meth:`sample`.
+        hit-or-miss on the points of :meth:`unweighting_sample`.
 
         Args:
             n_events: events wanted.
@@ -340,7 +344,7 @@ class IntegratorBase(ABC):
         """
 
         def draw(n: int) -> tuple[Tensor, Tensor]:
-            x, w, _ = self.sample(n)
+            x, w, _ = self.unweighting_sample(n)
             return x, w
 
         return unweight(

@@ -67,6 +67,7 @@ __all__ = [
     "supports_latent_stratification",
     "mix_log_prob",
     "flow_from_unit",
+    "unit_from_flow",
     "sample_mixture",
     "stratified_chunks",
     "StratifiedAccumulator",
@@ -90,6 +91,14 @@ def supports_latent_stratification(flow: Flow) -> bool:
     return isinstance(flow.prior, (UniformPrior, GaussianPrior))
 
 
+def _check_latent_prior(flow: Flow) -> None:
+    if not supports_latent_stratification(flow):
+        raise ValueError(
+            "Expected a flow with a UniformPrior or GaussianPrior for latent sampling; got "
+            f"{type(flow.prior).__name__}."
+        )
+
+
 def flow_from_unit(flow: Flow, u: Tensor) -> tuple[Tensor, Tensor]:
     """The flow component at uniform latent points: ``x = T(u)`` or ``x = T(Φ⁻¹(u))``.
 
@@ -102,19 +111,37 @@ def flow_from_unit(flow: Flow, u: Tensor) -> tuple[Tensor, Tensor]:
         ``(x, log_q)``: points of shape ``(n, d)`` in the flow's dtype and the flow's float64
         log-density at them, shape ``(n,)``.
     """
+    _check_latent_prior(flow)
     if isinstance(flow.prior, UniformPrior):
         z = u.to(flow.dtype)
-    elif isinstance(flow.prior, GaussianPrior):
+    else:
         u64 = u.to(torch.float64).clamp(_U_MIN, 1.0 - 2.0**-53)
         z = torch.special.ndtri(u64).to(flow.dtype)
-    else:
-        raise ValueError(
-            "Expected a flow with a UniformPrior or GaussianPrior for latent sampling; got "
-            f"{type(flow.prior).__name__}."
-        )
     log_p = flow.prior.log_prob(z)
     x, log_det = flow(z)
     return x, (log_p - log_det).to(torch.float64)
+
+
+def unit_from_flow(flow: Flow, x: Tensor) -> tuple[Tensor, Tensor]:
+    """The inverse of :func:`flow_from_unit`: the uniform latent points of ``x`` and ``log q(x)``.
+
+    Args:
+        flow: a flow whose prior is :class:`~nisflow.flows.UniformPrior` or
+            :class:`~nisflow.flows.GaussianPrior`.
+        x: points of the unit cube, shape ``(n, d)``.
+
+    Returns:
+        ``(u, log_q)``: latent points of shape ``(n, d)`` in [0, 1]^d (flow dtype) and the
+        flow's float64 log-density at ``x``, shape ``(n,)``.
+    """
+    _check_latent_prior(flow)
+    z, log_det = flow.inverse(x.to(flow.dtype))
+    log_q = (flow.prior.log_prob(z) + log_det).to(torch.float64)
+    if isinstance(flow.prior, UniformPrior):
+        u = z.clamp(0.0, 1.0)
+    else:
+        u = torch.special.ndtr(z.to(torch.float64)).to(flow.dtype)
+    return u, log_q
 
 
 def choose_refine_sampler(

@@ -26,6 +26,7 @@ __all__ = [
     "allocate",
     "regrid",
     "cell_digits",
+    "cell_of",
     "points_in_cells",
     "stratified_points",
     "stratified_estimate",
@@ -134,11 +135,19 @@ def points_in_cells(
     return ((cell_digits(cell, m, d).to(dtype) + jitter) / m).clamp_(0.0, 1.0)
 
 
-def _cell_of(centres: Tensor, m: int) -> Tensor:
-    """Index (first axis fastest) of the cell of an ``m``-per-axis grid holding each point."""
-    d = centres.shape[-1]
-    digits = (centres * m).floor().long().clamp_(0, m - 1)
-    return (digits * (m ** torch.arange(d))).sum(-1)
+def cell_of(u: Tensor, m: int) -> Tensor:
+    """Index (first axis fastest) of the cell of an ``m``-per-axis grid holding each point.
+
+    Args:
+        u: points of [0, 1]^d, shape ``(n, d)`` (a point on a cell's upper face belongs to it
+            only at 1, the cube's end).
+
+    Returns:
+        Long tensor of shape ``(n,)`` on ``u``'s device, the inverse of :func:`cell_digits`.
+    """
+    d = u.shape[-1]
+    digits = (u * m).floor().long().clamp_(0, m - 1)
+    return (digits * (m ** torch.arange(d, device=u.device))).sum(-1)
 
 
 def _centres(m: int, d: int) -> Tensor:
@@ -168,10 +177,10 @@ def regrid(values: Tensor, m_from: int, m_to: int, d: int) -> Tensor:
     if m_from == m_to:
         return values.clone()
     n_to = m_to**d
-    home = _cell_of(_centres(m_from, d), m_to)  # new cell of each old centre
+    home = cell_of(_centres(m_from, d), m_to)  # new cell of each old centre
     total = torch.zeros(n_to, dtype=torch.float64).index_add_(0, home, values)
     count = torch.zeros(n_to, dtype=torch.float64).index_add_(0, home, torch.ones_like(values))
-    lookup = values[_cell_of(_centres(m_to, d), m_from)]  # old cell of each new centre
+    lookup = values[cell_of(_centres(m_to, d), m_from)]  # old cell of each new centre
     return torch.where(count > 0, total / count.clamp_min(1), lookup)
 
 

@@ -210,7 +210,7 @@ def test_the_pilot_spreads_allocate_the_first_full_iteration(monkeypatch):
     integ = _fixed_flow_integrator(_narrow_peak, 2, 0, sampling=SamplingConfig(uniform_fraction=0))
     integ.refine(2, 20_000)
     (n_f, cells_f, prior_f), (n_u, _, prior_u), (n_main, cells_main, prior_main) = seen[:3]
-    assert (n_f, n_u, prior_f, prior_u) == (1_000, 1_000, False, False)  # the two pilots
-    assert n_main == 18_000 and cells_main > cells_f  # a finer grid...
+    assert (n_f, n_u, prior_f, prior_u) == (2_500, 2_500, False, False)  # the two pilots
+    assert n_main == 15_000 and cells_main > cells_f  # a finer grid...
     assert prior_main  # ...allocated from the chosen pilot's spreads
     assert all(prior for _, _, prior in seen[3:])

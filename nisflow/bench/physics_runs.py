@@ -116,7 +116,7 @@ def _finish(
         n_steps = sum(int(r.n_steps or 0) for r in integ.history if r.phase == "survey")
         result = integ.refine(budget.n_iter_refine, budget.n_points_refine)
         n_refine = integ.n_evals - n_train
-        _, w, _ = integ.sample(budget.n_unweight)
+        _, w, _ = integ.unweighting_sample(budget.n_unweight)
     unreliable = [c for c in caught if issubclass(c.category, NisflowReliabilityWarning)]
     for c in caught:  # pass the others on
         if not issubclass(c.category, NisflowReliabilityWarning):

@@ -84,7 +84,8 @@ def run_nisflow(
     Args:
         f: integrand, ``f(x: Tensor[n, d]) -> Tensor[n]``.
         d: dimension.
-        budget: survey/refine evaluations and iterations; ``n_unweight`` events are then sampled.
+        budget: survey/refine evaluations and iterations; ``n_unweight`` weighted points are then
+            drawn by :meth:`~nisflow.Integrator.unweighting_sample` (what ``unweight`` uses).
         seed: the integrator's seed.
         device: torch device of the flow and of the integrand evaluation.
         n_keep_points: how many sampled points to keep in ``record.points``.
@@ -110,7 +111,10 @@ def run_nisflow(
     t1 = _timed(device)
     result = integ.refine()
     t2 = _timed(device)
-    x, w, _ = integ.sample(budget.n_unweight) if budget.n_unweight > 0 else (None, None, None)
+    # the points unweight() keeps or rejects: unw_eff is the efficiency of hit-or-miss on them
+    x, w, _ = (
+        integ.unweighting_sample(budget.n_unweight) if budget.n_unweight > 0 else (None, None, None)
+    )
     t3 = _timed(device)
     refine = [r for r in result.history if r.phase == "refine"]
     return RunRecord(

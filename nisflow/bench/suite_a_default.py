@@ -77,7 +77,7 @@ def run_function(
     train_s = time.perf_counter() - t0
     result = integrator.refine()
     n_ref = n_refine * integrator.n_iter_refine
-    _, w, _ = integrator.sample(n_unweighting or budget)
+    _, w, _ = integrator.unweighting_sample(n_unweighting or budget)
     unw_eff = float(w.mean() / w.max()) if float(w.max()) > 0 else 0.0
     pull = (result.mean - bench.exact) / math.hypot(result.sdev, bench.exact_error)
     rel_var = n_ref * (result.sdev / result.mean) ** 2 if result.mean else math.inf
