@@ -105,19 +105,21 @@ def envelope_grid(
     return m if m >= min_per_axis else 1
 
 
-def cell_maxima(u: Tensor, g: Tensor, m: int) -> Tensor:
+def cell_maxima(u: Tensor, g: Tensor, m: int, *, out: Tensor | None = None) -> Tensor:
     """The largest ``|g|`` per cell of an ``m``-per-axis grid (0 where no point fell).
 
     Args:
         u: latent points, shape ``(n, d)`` in [0, 1]^d.
         g: their latent weights, shape ``(n,)``.
         m: cells per axis.
+        out: float64 maxima of earlier points, shape ``(m**d,)``, updated in place.
 
     Returns:
-        Float64 tensor of shape ``(m**d,)`` on ``u``'s device.
+        Float64 tensor of shape ``(m**d,)`` on ``u``'s device (``out`` when given).
     """
     g64 = g.detach().to(torch.float64).abs()
-    out = torch.zeros(m ** u.shape[1], dtype=torch.float64, device=u.device)
+    if out is None:
+        out = torch.zeros(m ** u.shape[1], dtype=torch.float64, device=u.device)
     return out.scatter_reduce_(0, cell_of(u, m), g64, reduce="amax", include_self=True)
 
 

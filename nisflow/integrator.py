@@ -57,6 +57,7 @@ from .sampling import (
     mix_log_prob,
     qmc_chunks,
     replicate_sizes,
+    sample_defensive,
     stratified_chunks,
     supports_latent_stratification,
     unit_from_flow,
@@ -164,11 +165,11 @@ class SamplingConfig:
             variance per point was smaller, provided the two pilot estimates agree within 3
             combined standard deviations (otherwise the flow). The pilots only decide: they
             are recorded in the history, not part of the estimate (so the choice cannot bias
-            it) nor of the diagnostics. ``True``,
-            ``False`` or ``"auto"`` (on for ``d <= 2``, where a finely stratified uniform
-            sampler can beat a trained flow on a smooth integrand: sinusoidal2 at the full
-            budget, 7× lower variance). :meth:`Integrator.sample`
-            always uses the flow; :meth:`Integrator.unweighting_sample` the chosen sampler.
+            it) nor of the diagnostics. ``True``, ``False`` or ``"auto"`` (on for ``d <= 2``,
+            where a finely stratified uniform sampler can beat a trained flow on a smooth
+            integrand: sinusoidal2 at the full budget, 7× lower variance).
+            :meth:`Integrator.sample` always uses the flow, :meth:`Integrator.unweighting_sample`
+            the chosen sampler.
         unweighting_envelope: let the refine record the largest latent weight per cell of a
             coarse latent grid (up to ``d = 3``) and :meth:`Integrator.unweighting_sample` (hence
             :meth:`Integrator.unweight`) draw from that envelope (:mod:`nisflow.envelope`):
@@ -622,7 +623,7 @@ class Integrator(IntegratorBase):
             acc.add(w, group)
             weights.add(w * scale[group])
             if maxima is not None:  # the base sampler's own latent weight |f| / q
-                maxima = torch.maximum(maxima, cell_maxima(u, fx * torch.exp(-log_q), m_env))
+                cell_maxima(u, fx * torch.exp(-log_q), m_env, out=maxima)
         if maxima is not None:
             self._envelope_max[key] = (m_env, maxima)
         est = acc.estimate()
@@ -677,49 +678,42 @@ class Integrator(IntegratorBase):
         """
         check_count(n, "n", 0)
         envelope = self.envelope()
-        if envelope is None:
+        if envelope is None or n == 0:
             return self.sample(n)
-        flat = self.refine_sampler == "uniform"
-        alpha = self.sampling.uniform_fraction
-        xs, ws, lgs = [], [], []
-        for start in range(0, max(n, 1), self.chunk_size):
-            k = min(self.chunk_size, n - start)
-            pick = (
-                torch.rand(k, generator=self.generator, device=self.device, dtype=torch.float64)
-                < alpha
+        flow, flat = self.flow, self.refine_sampler == "uniform"
+
+        def draw(k: int) -> tuple[Tensor, Tensor]:  # the base sampler, latent points from h
+            u, log_h = envelope.sample(
+                k, generator=self.generator, device=self.device, dtype=flow.dtype
             )
-            n_uniform = int(pick.sum())
-            x = torch.empty(k, self.d, dtype=self.flow.dtype, device=self.device)
-            log_base = torch.empty(k, dtype=torch.float64, device=self.device)
-            if n_uniform < k:  # the base sampler with latent points from the envelope
-                u, log_h = envelope.sample(
-                    k - n_uniform,
-                    generator=self.generator,
-                    device=self.device,
-                    dtype=self.flow.dtype,
-                )
-                xb, log_q = (u, torch.zeros_like(log_h)) if flat else flow_from_unit(self.flow, u)
-                x[~pick], log_base[~pick] = xb, log_q + log_h
-            if n_uniform > 0:  # the defensive uniform component
-                xu = torch.rand(
-                    n_uniform,
-                    self.d,
-                    generator=self.generator,
-                    device=self.device,
-                    dtype=self.flow.dtype,
-                )
-                if flat:
-                    lb = envelope.log_prob(xu)
-                else:
-                    uu, log_q = unit_from_flow(self.flow, xu)
-                    lb = log_q + envelope.log_prob(uu)
-                x[pick], log_base[pick] = xu, lb
-            log_g = mix_log_prob(log_base, alpha)
-            xs.append(x)
-            ws.append(self.integrand(x) * torch.exp(-log_g))
-            lgs.append(log_g)
-        x, log_g = torch.cat(xs)[:n], torch.cat(lgs)[:n]
-        return self.integrand.to_domain(x), torch.cat(ws)[:n], log_g - self.integrand.log_volume
+            if flat:
+                return u, log_h
+            x, log_q = flow_from_unit(flow, u)
+            return x, log_q + log_h
+
+        def log_density(x: Tensor) -> Tensor:  # the base density at the uniform component's x
+            if flat:
+                return envelope.log_prob(x)
+            u, log_q = unit_from_flow(flow, x)
+            return log_q + envelope.log_prob(u)
+
+        chunks = [
+            sample_defensive(
+                draw,
+                log_density,
+                min(self.chunk_size, n - start),
+                self.sampling.uniform_fraction,
+                self.d,
+                generator=self.generator,
+                device=self.device,
+                dtype=flow.dtype,
+            )
+            for start in range(0, n, self.chunk_size)
+        ]
+        x = torch.cat([c[0] for c in chunks])
+        log_g = torch.cat([c[1] for c in chunks])
+        w = self.integrand(x) * torch.exp(-log_g)
+        return self.integrand.to_domain(x), w, log_g - self.integrand.log_volume
 
     # -- persistence --------------------------------------------------------------------------
     def _config(self) -> dict[str, object]:

@@ -53,6 +53,7 @@ All functions take explicit randomness and work on any device; estimates accumul
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
@@ -68,6 +69,7 @@ __all__ = [
     "mix_log_prob",
     "flow_from_unit",
     "unit_from_flow",
+    "sample_defensive",
     "sample_mixture",
     "stratified_chunks",
     "StratifiedAccumulator",
@@ -176,14 +178,53 @@ def mix_log_prob(log_q: Tensor, alpha: float) -> Tensor:
     return torch.logaddexp(log_q + math.log1p(-alpha), torch.full_like(log_q, math.log(alpha)))
 
 
+def sample_defensive(
+    draw: Callable[[int], tuple[Tensor, Tensor]],
+    log_density: Callable[[Tensor], Tensor],
+    n: int,
+    alpha: float,
+    d: int,
+    *,
+    generator: torch.Generator | None = None,
+    device: torch.device | str | None = None,
+    dtype: torch.dtype = torch.float32,
+) -> tuple[Tensor, Tensor]:
+    """Draw ``n`` i.i.d. points from ``g = (1 − α) b + α`` for a base density ``b``.
+
+    Each point independently comes from the uniform component with probability ``alpha``; the
+    order of the points is i.i.d. (no block of uniform points).
+
+    Args:
+        draw: ``draw(k) -> (x, log_b)``: ``k`` points of the base density and their log-density.
+        log_density: ``log_b`` at given points of shape ``(k, d)`` (for the uniform ones).
+        n: the number of points.
+        alpha: the uniform fraction, in [0, 1].
+        d: dimension.
+
+    Returns:
+        ``(x, log_g)`` of shapes ``(n, d)`` (``dtype``) and ``(n,)`` (float64).
+    """
+    pick = torch.rand(n, generator=generator, device=device, dtype=torch.float64) < alpha
+    n_uniform = int(pick.sum())
+    x = torch.empty(n, d, dtype=dtype, device=device)
+    log_b = torch.empty(n, dtype=torch.float64, device=device)
+    if n_uniform < n:
+        xb, lb = draw(n - n_uniform)
+        x[~pick], log_b[~pick] = xb, lb.to(torch.float64)
+    if n_uniform > 0:
+        xu = torch.rand(n_uniform, d, generator=generator, device=device, dtype=dtype)
+        x[pick] = xu
+        log_b[pick] = log_density(xu).to(torch.float64)
+    return x, mix_log_prob(log_b, alpha)
+
+
 def sample_mixture(
     flow: Flow, n: int, alpha: float, *, generator: torch.Generator | None = None
 ) -> tuple[Tensor, Tensor]:
-    """Draw ``n`` i.i.d. points from ``g = (1 − α) q + α``.
+    """Draw ``n`` i.i.d. points from ``g = (1 − α) q + α`` (:func:`sample_defensive` on the flow).
 
     With ``alpha = 0`` this is exactly :meth:`~nisflow.flows.Flow.sample_and_log_prob` (same
-    random numbers). Otherwise each point independently comes from the uniform component with
-    probability ``alpha``; the order of the points is i.i.d. (no block of uniform points).
+    random numbers).
 
     Returns:
         ``(x, log_g)`` of shapes ``(n, d)`` (flow dtype) and ``(n,)`` (float64).
@@ -191,19 +232,16 @@ def sample_mixture(
     if alpha == 0:
         x, log_q = flow.sample_and_log_prob(n, generator=generator)
         return x, log_q.to(torch.float64)
-    device, dtype = flow.device, flow.dtype
-    pick = torch.rand(n, generator=generator, device=device, dtype=torch.float64) < alpha
-    n_uniform = int(pick.sum())
-    x = torch.empty(n, flow.d, dtype=dtype, device=device)
-    log_q = torch.empty(n, dtype=torch.float64, device=device)
-    if n_uniform < n:
-        xf, lqf = flow.sample_and_log_prob(n - n_uniform, generator=generator)
-        x[~pick], log_q[~pick] = xf, lqf.to(torch.float64)
-    if n_uniform > 0:
-        xu = torch.rand(n_uniform, flow.d, generator=generator, device=device, dtype=dtype)
-        x[pick] = xu
-        log_q[pick] = flow.log_prob(xu).to(torch.float64)
-    return x, mix_log_prob(log_q, alpha)
+    return sample_defensive(
+        lambda k: flow.sample_and_log_prob(k, generator=generator),
+        flow.log_prob,
+        n,
+        alpha,
+        flow.d,
+        generator=generator,
+        device=flow.device,
+        dtype=flow.dtype,
+    )
 
 
 def stratified_chunks(

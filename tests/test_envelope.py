@@ -108,6 +108,10 @@ def test_envelope_grid_and_cell_maxima():
     u = torch.tensor([[0.1, 0.1], [0.2, 0.1], [0.9, 0.9]])
     maxima = cell_maxima(u, torch.tensor([1.0, -3.0, 2.0]), 2)
     assert maxima.tolist() == [3.0, 0.0, 0.0, 2.0]
+    same = cell_maxima(
+        torch.tensor([[0.6, 0.1], [0.9, 0.8]]), torch.tensor([5.0, 1.0]), 2, out=maxima
+    )
+    assert same is maxima and maxima.tolist() == [3.0, 5.0, 0.0, 2.0]  # updated in place
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +135,7 @@ def test_unweighting_sample_has_the_density_it_states(refined_ring):
     integ.generator = torch.Generator().manual_seed(5)
     x, w, log_g = integ.unweighting_sample(20_000)
     assert x.shape == (20_000, 2) and w.shape == log_g.shape == (20_000,)
+    assert [t.shape[0] for t in integ.unweighting_sample(0)] == [0, 0, 0]
     # the stated density recomputed independently: (1 − α) q(x) h(u(x)) + α; a float32 round
     # trip moves a point that sits within ~1e-6 of an envelope cell's face into the next cell
     with torch.no_grad():
