@@ -126,6 +126,9 @@ class TrainingConfig:
         batch_size: points per gradient step (``None``: the whole survey batch).
         lr: Adam learning rate.
         max_grad_norm: gradient clipping (``None``: none).
+        cuda_graphs: on a CUDA device, replay each gradient step as a recorded CUDA graph
+            (:mod:`nisflow.training.graphs`): the same arithmetic, launched once instead of as
+            hundreds of small kernels. Ignored on the CPU.
     """
 
     loss: str | Loss = "variance"
@@ -134,6 +137,7 @@ class TrainingConfig:
     batch_size: int | None = 2_000
     lr: float = 3e-3
     max_grad_norm: float | None = 10.0
+    cuda_graphs: bool = True
 
 
 @dataclass(frozen=True)
@@ -331,6 +335,7 @@ class Integrator(IntegratorBase):
             max_grad_norm=training.max_grad_norm,
             chunk_size=self.chunk_size,
             uniform_fraction=sampling.uniform_fraction,
+            cuda_graphs=training.cuda_graphs,
         )
         if True in (sampling.stratified, sampling.qmc) and not supports_latent_stratification(
             model

@@ -75,23 +75,25 @@ def _check(f: Tensor, log_g: Tensor, log_q: Tensor) -> None:
         raise ValueError("Expected a non-empty batch; got 0 points.")
 
 
-def _ratios(f: Tensor, log_g: Tensor, log_q: Tensor) -> tuple[Tensor, Tensor, Tensor, bool]:
-    """Return ``(r, log_g, log_q, empty)`` in float64 with ``r = p / q`` detached.
+def _ratios(f: Tensor, log_g: Tensor, log_q: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """Return ``(r, log_g, log_q, informative)`` in float64 with ``r = p / q`` detached.
 
-    ``r = |f| / (Î q)`` with ``Î = mean(|f| / q)``; ``empty`` says that ``f`` vanishes on the batch.
+    ``r = |f| / (Î q)`` with ``Î = mean(|f| / q)``; ``informative`` is a 0-d bool tensor, false
+    when ``f`` vanishes on the batch (then ``r = 0``). Nothing here waits for the device (no
+    host-side branch on a tensor), so a loss can run inside a captured CUDA graph.
     """
     _check(f, log_g, log_q)
     log_q = log_q.detach().to(torch.float64)
     log_g = log_g.to(torch.float64)
     w = f.detach().to(torch.float64).abs() * torch.exp(-log_q)
     mean_w = w.mean()
-    if not bool(mean_w > 0):
-        return torch.zeros_like(w), log_g, log_q, True
-    return w / mean_w, log_g, log_q, False
+    informative = mean_w > 0
+    return w / torch.where(informative, mean_w, 1.0), log_g, log_q, informative
 
 
-def _zero(log_g: Tensor) -> Tensor:
-    return (log_g.to(torch.float64) * 0.0).sum()
+def _select(informative: Tensor, value: Tensor, log_g: Tensor) -> Tensor:
+    """``value``, or ``0`` (still attached to ``log_g``) on a batch where ``f`` vanishes."""
+    return torch.where(informative, value, (log_g * 0.0).sum())
 
 
 def variance_loss(f: Tensor, log_g: Tensor, log_q: Tensor) -> Tensor:
@@ -108,10 +110,8 @@ def variance_loss(f: Tensor, log_g: Tensor, log_q: Tensor) -> Tensor:
     Returns:
         A float64 scalar.
     """
-    r, log_g, log_q, empty = _ratios(f, log_g, log_q)
-    if empty:
-        return _zero(log_g)
-    return (r * r * torch.exp(log_q - log_g)).mean() - 1.0
+    r, log_g, log_q, informative = _ratios(f, log_g, log_q)
+    return _select(informative, (r * r * torch.exp(log_q - log_g)).mean() - 1.0, log_g)
 
 
 def pearson_chi2_loss(f: Tensor, log_g: Tensor, log_q: Tensor) -> Tensor:
@@ -128,11 +128,9 @@ def pearson_chi2_loss(f: Tensor, log_g: Tensor, log_q: Tensor) -> Tensor:
     Returns:
         A float64 scalar.
     """
-    r, log_g, log_q, empty = _ratios(f, log_g, log_q)
-    if empty:
-        return _zero(log_g)
+    r, log_g, log_q, informative = _ratios(f, log_g, log_q)
     r = r.clamp_min(P_FLOOR)
-    return (torch.exp(2.0 * (log_g - log_q)) / r).mean() - 1.0
+    return _select(informative, (torch.exp(2.0 * (log_g - log_q)) / r).mean() - 1.0, log_g)
 
 
 def kl_loss(f: Tensor, log_g: Tensor, log_q: Tensor) -> Tensor:
@@ -149,12 +147,10 @@ def kl_loss(f: Tensor, log_g: Tensor, log_q: Tensor) -> Tensor:
     Returns:
         A float64 scalar.
     """
-    r, log_g, log_q, empty = _ratios(f, log_g, log_q)
-    if empty:
-        return _zero(log_g)
+    r, log_g, log_q, informative = _ratios(f, log_g, log_q)
     # p log p with p = r q: r (log r + log q), zero where r = 0.
     entropy_term = torch.xlogy(r, r) + r * log_q
-    return (entropy_term - r * log_g).mean()
+    return _select(informative, (entropy_term - r * log_g).mean(), log_g)
 
 
 def reverse_kl_loss(f: Tensor, log_g: Tensor, log_q: Tensor) -> Tensor:
@@ -172,11 +168,9 @@ def reverse_kl_loss(f: Tensor, log_g: Tensor, log_q: Tensor) -> Tensor:
     Returns:
         A float64 scalar.
     """
-    r, log_g, log_q, empty = _ratios(f, log_g, log_q)
-    if empty:
-        return _zero(log_g)
+    r, log_g, log_q, informative = _ratios(f, log_g, log_q)
     log_p = torch.log(r.clamp_min(P_FLOOR)) + log_q
-    return (torch.exp(log_g - log_q) * (log_g - log_p)).mean()
+    return _select(informative, (torch.exp(log_g - log_q) * (log_g - log_p)).mean(), log_g)
 
 
 LOSSES: dict[str, Loss] = {

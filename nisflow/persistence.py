@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from collections.abc import Iterator, Mapping, Sequence
@@ -129,21 +130,41 @@ def mismatch_is_value_error(path: str | os.PathLike, what: str) -> Iterator[None
         ) from None
 
 
+_CUDA_STATE_BYTES = 16
+"""Size of a CUDA (Philox) generator's state: a 64-bit seed and a 64-bit offset."""
+
+
+def _other_kind_of_state(generator: torch.Generator, state: torch.Tensor) -> bool:
+    """Whether ``state`` is a CUDA generator's state offered to a CPU generator, or the reverse."""
+    if state.dtype != torch.uint8:
+        return False
+    if generator.device.type == "cpu":
+        return state.numel() == _CUDA_STATE_BYTES
+    return state.numel() == torch.Generator().get_state().numel()
+
+
 def restore_generator(generator: torch.Generator, state: torch.Tensor) -> None:
     """Set ``generator`` to a state saved by ``generator.get_state()`` on any device.
 
     CPU and CUDA generators take their state as a CPU byte tensor; a state that was moved to the
-    generator's device is accepted too.
+    generator's device is accepted too. A state saved by the other kind of generator (a model
+    trained on a GPU and loaded on the CPU, or the reverse) cannot continue the same random
+    stream: the generator is then seeded from a hash of the saved state, so that loading the same
+    file twice still gives the same draws.
 
     Raises:
         TypeError: ``state`` is not a tensor.
         RuntimeError: ``state`` is not a state of this kind of generator.
     """
+    if not isinstance(state, torch.Tensor):
+        raise TypeError(f"Expected a generator state tensor; got {type(state).__name__}.")
+    if _other_kind_of_state(generator, state):
+        digest = hashlib.sha256(state.detach().cpu().contiguous().numpy().tobytes()).digest()
+        generator.manual_seed(int.from_bytes(digest[:8], "little") >> 1)
+        return
     try:
         generator.set_state(state)
     except (RuntimeError, TypeError):
-        if not isinstance(state, torch.Tensor):
-            raise
         generator.set_state(state.to(generator.device))
 
 

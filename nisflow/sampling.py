@@ -60,6 +60,7 @@ from torch import Tensor
 
 from .flows.flow import Flow
 from .flows.priors import GaussianPrior, UniformPrior
+from .rng import rand
 from .stratification import StratifiedEstimate, points_in_cells
 
 __all__ = [
@@ -204,7 +205,7 @@ def sample_defensive(
     Returns:
         ``(x, log_g)`` of shapes ``(n, d)`` (``dtype``) and ``(n,)`` (float64).
     """
-    pick = torch.rand(n, generator=generator, device=device, dtype=torch.float64) < alpha
+    pick = rand(n, generator=generator, device=device, dtype=torch.float64) < alpha
     n_uniform = int(pick.sum())
     x = torch.empty(n, d, dtype=dtype, device=device)
     log_b = torch.empty(n, dtype=torch.float64, device=device)
@@ -212,7 +213,7 @@ def sample_defensive(
         xb, lb = draw(n - n_uniform)
         x[~pick], log_b[~pick] = xb, lb.to(torch.float64)
     if n_uniform > 0:
-        xu = torch.rand(n_uniform, d, generator=generator, device=device, dtype=dtype)
+        xu = rand(n_uniform, d, generator=generator, device=device, dtype=dtype)
         x[pick] = xu
         log_b[pick] = log_density(xu).to(torch.float64)
     return x, mix_log_prob(log_b, alpha)

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .rng import rand
+
 __all__ = [
     "StratifiedEstimate",
     "strata_per_dim",
@@ -131,7 +133,7 @@ def points_in_cells(
     dtype: torch.dtype = torch.float32,
 ) -> Tensor:
     """One uniform point inside each given cell: shape ``(n, d)`` in [0, 1]^d for ``cell`` (n,)."""
-    jitter = torch.rand(cell.shape[0], d, generator=generator, device=cell.device, dtype=dtype)
+    jitter = rand(cell.shape[0], d, generator=generator, device=cell.device, dtype=dtype)
     return ((cell_digits(cell, m, d).to(dtype) + jitter) / m).clamp_(0.0, 1.0)
 
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from .rng import rand
+
 __all__ = ["UnweightedEvents", "find_max_weight", "hit_or_miss", "unweight"]
 
 
@@ -107,7 +109,7 @@ def hit_or_miss(
         raise ValueError(f"Expected a positive maximum weight; got {w_max}.")
     w = w.detach().to(torch.float64)
     ratio = w.abs() / w_max
-    u = torch.rand(w.shape[0], generator=generator, device=w.device, dtype=torch.float64)
+    u = rand(w.shape[0], generator=generator, device=w.device, dtype=torch.float64)
     keep = u < ratio
     weights = torch.sign(w[keep]) * ratio[keep].clamp_min(1.0)
     return x[keep], weights

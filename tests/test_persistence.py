@@ -152,6 +152,20 @@ def test_restore_generator_rejects_what_is_not_a_state():
         restore_generator(torch.Generator(), torch.zeros(3, dtype=torch.uint8))
 
 
+def test_restore_generator_from_the_other_device_kind_is_deterministic():
+    """A CUDA generator's 16-byte state offered to a CPU generator (a GPU model loaded on the
+    CPU) seeds it from the state: the same file gives the same draws, another file others."""
+    cuda_like = torch.arange(16, dtype=torch.uint8)
+    draws = []
+    for state in (cuda_like, cuda_like.clone(), cuda_like.flip(0)):
+        g = torch.Generator().manual_seed(0)
+        restore_generator(g, state)
+        draws.append(torch.rand(5, generator=g))
+    assert torch.equal(draws[0], draws[1]) and not torch.equal(draws[0], draws[2])
+    unseeded = torch.rand(5, generator=torch.Generator().manual_seed(0))
+    assert not torch.equal(draws[0], unseeded)
+
+
 def test_training_config_round_trip():
     named = Training(loss="kl", lr=0.5)
     assert Training(**training_from_config(training_to_config(named), None)) == named

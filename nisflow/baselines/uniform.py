@@ -11,6 +11,7 @@ from torch import Tensor
 
 from nisflow.baselines.record import Budget, RunRecord
 from nisflow.checks import check_dimension, describe_nonfinite
+from nisflow.rng import rand
 
 __all__ = ["run_uniform", "evaluate_integrand", "synchronize"]
 
@@ -68,7 +69,7 @@ def _uniform_values(
     done = 0
     while done < n:
         m = min(_CHUNK, n - done)
-        x = torch.rand(m, d, generator=generator, device=device, dtype=dtype)
+        x = rand(m, d, generator=generator, device=device, dtype=dtype)
         values.append(evaluate_integrand(f, x))
         if kept is None and keep > 0:
             kept = x[:keep].detach().cpu()

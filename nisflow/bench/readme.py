@@ -23,8 +23,14 @@ START = "<!-- bench-table:start -->"
 END = "<!-- bench-table:end -->"
 
 #: Column order; methods not in the rows are left out.
-_METHOD_ORDER = ("nisflow", "vegas", "madnis", "uniform")
-_METHOD_LABEL = {"nisflow": "nisflow", "vegas": "VEGAS+", "madnis": "MadNIS", "uniform": "uniform"}
+_METHOD_ORDER = ("nisflow", "vegas", "zunis", "madnis", "uniform")
+_METHOD_LABEL = {
+    "nisflow": "nisflow",
+    "vegas": "VEGAS+",
+    "zunis": "ZüNIS",
+    "madnis": "MadNIS",
+    "uniform": "uniform",
+}
 
 
 def readme_table(rows: Iterable[dict], *, source: str) -> str:

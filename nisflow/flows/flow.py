@@ -114,6 +114,14 @@ class Flow(nn.Module):
             ValueError: ``x`` has the wrong shape, non-finite entries or points outside [0, 1]^d.
         """
         check_unit_points(x, self.d)
+        return self.log_prob_unchecked(x)
+
+    def log_prob_unchecked(self, x: Tensor) -> Tensor:
+        """:meth:`log_prob` without validating ``x`` (n, d); returns ``(n,)``.
+
+        For points known to be valid (e.g. drawn by the flow itself): it never waits for the
+        device, so it can run inside a captured CUDA graph.
+        """
         z, log_det = self.inverse(x)
         return self.prior.log_prob(z) + log_det
 

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor
 
 from ..checks import check_dimension
+from ..rng import rand, randn
 from .flow import Prior
 
 __all__ = ["UniformPrior", "GaussianPrior"]
@@ -27,7 +28,7 @@ class UniformPrior(Prior):
         """Draw ``n`` uniform points, shape ``(n, d)``."""
         device = self._anchor.device if device is None else device
         dtype = self._anchor.dtype if dtype is None else dtype
-        return torch.rand(n, self.d, generator=generator, device=device, dtype=dtype)
+        return rand(n, self.d, generator=generator, device=device, dtype=dtype)
 
     def log_prob(self, z: Tensor) -> Tensor:
         """Zero inside the hypercube, shape ``(n,)``."""
@@ -52,7 +53,7 @@ class GaussianPrior(Prior):
         """Draw ``n`` standard-normal points, shape ``(n, d)``."""
         device = self._anchor.device if device is None else device
         dtype = self._anchor.dtype if dtype is None else dtype
-        return torch.randn(n, self.d, generator=generator, device=device, dtype=dtype)
+        return randn(n, self.d, generator=generator, device=device, dtype=dtype)
 
     def log_prob(self, z: Tensor) -> Tensor:
         """Standard-normal log-density summed over coordinates, shape ``(n,)``."""

@@ -60,6 +60,18 @@ def _bin_sizes(raw: Tensor, min_size: float) -> Tensor:
     return min_size + (1.0 - min_size * n_bins) * torch.softmax(raw, dim=-1)
 
 
+def _cumsum(t: Tensor) -> Tensor:
+    """Cumulative sums along the last (bin) axis: ``(..., K) -> (..., K)``.
+
+    On CUDA, torch's scan along a short innermost axis is slow: on an H200 it took 94% of the
+    sampling time of a d = 8 flow (23 ms per call on 4e6 rows of 8 bins). Summing along a
+    leading axis instead runs a fast column-wise kernel and adds in the same order.
+    """
+    if t.is_cuda:
+        return torch.cumsum(t.movedim(-1, 0), dim=0).movedim(0, -1)
+    return torch.cumsum(t, dim=-1)
+
+
 def _take(t: Tensor, idx: Tensor) -> Tensor:
     """``t[..., idx]`` per element: ``t (n, k, K)``, ``idx (n, k)`` -> ``(n, k)``."""
     return t.gather(-1, idx.unsqueeze(-1)).squeeze(-1)
@@ -76,7 +88,7 @@ def _locate(sizes: Tensor, v: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         ``(b, left, size)``: the bin index (int64), its left edge and its size, each ``(n, k)``.
         The left edge of the first bin is exactly 0.
     """
-    right = torch.cumsum(sizes, dim=-1)
+    right = _cumsum(sizes).contiguous()
     b = torch.searchsorted(right, v.unsqueeze(-1).contiguous(), right=True).squeeze(-1)
     b = b.clamp_(max=sizes.shape[-1] - 1)
     size = _take(sizes, b)
@@ -129,7 +141,7 @@ class PiecewiseLinear(InvertibleTransform):
         alpha = (scaled - b).clamp(0.0, 1.0)
         b = b.long()
         hb = _take(h, b)
-        y = (_take(torch.cumsum(h, dim=-1), b) - (1.0 - alpha) * hb).clamp(0.0, 1.0)
+        y = (_take(_cumsum(h), b) - (1.0 - alpha) * hb).clamp(0.0, 1.0)
         return y, torch.log(hb * n_bins).sum(-1)
 
     def backward(self, y: Tensor, params: Tensor) -> tuple[Tensor, Tensor]:
@@ -201,7 +213,7 @@ class PiecewiseQuadratic(InvertibleTransform):
         vb, vb1 = _take(v, b), _take(v, b + 1)
         alpha = ((x - x_left) / wb).clamp(0.0, 1.0)
         slope = vb1 - vb
-        y_left = _take(torch.cumsum(mass, dim=-1), b) - _take(mass, b)
+        y_left = _take(_cumsum(mass), b) - _take(mass, b)
         y = y_left + wb * alpha * (vb + 0.5 * alpha * slope)
         pdf = vb + alpha * slope
         return y.clamp(0.0, 1.0), torch.log(pdf).sum(-1)
@@ -220,7 +232,7 @@ class PiecewiseQuadratic(InvertibleTransform):
         disc = lin * lin + 2.0 * wb * slope * r
         disc = torch.maximum(disc, torch.square(wb * torch.minimum(vb, vb1)))
         alpha = (2.0 * r / (lin + torch.sqrt(disc))).clamp(0.0, 1.0)
-        x_left = _take(torch.cumsum(w, dim=-1), b) - wb
+        x_left = _take(_cumsum(w), b) - wb
         x = (x_left + alpha * wb).clamp(0.0, 1.0)
         pdf = vb + alpha * slope
         return x, -torch.log(pdf).sum(-1)
@@ -314,7 +326,7 @@ class RationalQuadraticSpline(InvertibleTransform):
         xi = ((x - x_left) / wb).clamp(0.0, 1.0)
         t = xi * (1.0 - xi)
         denom = s + (d0 + d1 - 2.0 * s) * t
-        y_left = _take(torch.cumsum(h, dim=-1), b) - hb
+        y_left = _take(_cumsum(h), b) - hb
         y = y_left + hb * (s * xi * xi + d0 * t) / denom
         return y.clamp(0.0, 1.0), self._log_slope(xi, s, d0, d1).sum(-1)
 
@@ -334,6 +346,6 @@ class RationalQuadraticSpline(InvertibleTransform):
         # (denominator * dy/dxi)^2 > 0 at the root, so the clamp only absorbs rounding.
         disc = (bb * bb + 4.0 * a * s * r).clamp_min(torch.finfo(y.dtype).tiny)
         xi = (2.0 * s * r / (bb + torch.sqrt(disc))).clamp(0.0, 1.0)
-        x_left = _take(torch.cumsum(w, dim=-1), b) - wb
+        x_left = _take(_cumsum(w), b) - wb
         x = (x_left + xi * wb).clamp(0.0, 1.0)
         return x, -self._log_slope(xi, s, d0, d1).sum(-1)

@@ -30,6 +30,7 @@ from torch import Tensor
 
 from ..checks import check_dimension, check_points
 from ..flows.base import Bijection, Domain
+from ..rng import rand
 
 __all__ = ["Mapping", "Identity", "bounds_of", "domain_in_of", "snap_to_box"]
 
@@ -247,7 +248,7 @@ class Mapping(Bijection):
         self._check_has_density()
         device = self.low.device if device is None else device
         dtype = self.low.dtype if dtype is None else dtype
-        u = torch.rand(n, self.d, generator=generator, device=device, dtype=dtype)
+        u = rand(n, self.d, generator=generator, device=device, dtype=dtype)
         x, log_det = self.forward(u)
         return x, -log_det
 

@@ -24,6 +24,7 @@ from ..checks import check_points
 from ..flows.flow import Flow
 from ..integrator import FlowConfig
 from ..mappings.base import Mapping
+from ..rng import rand
 
 __all__ = ["Channel"]
 
@@ -163,7 +164,7 @@ class Channel(nn.Module):
                     "Expected the channel's flow to be built; call channel.build(generator=...) "
                     "first (the integrator does this)."
                 )
-            u = torch.rand(n, self.d, generator=generator, device=self.device, dtype=torch.float64)
+            u = rand(n, self.d, generator=generator, device=self.device, dtype=torch.float64)
             log_q = torch.zeros(n, dtype=torch.float64, device=self.device)
         else:
             u, log_q = self.flow.sample_and_log_prob(n, generator=generator)

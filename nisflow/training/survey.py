@@ -35,6 +35,7 @@ import torch
 from torch import Tensor
 
 from ..result import estimate_from_weights
+from ..rng import rand
 from .batch import SampleBatch
 from .buffer import SampleBuffer
 from .trainer import Trainer
@@ -86,7 +87,7 @@ def flat_sample(
     n: int, d: int, *, generator: torch.Generator | None, device, dtype
 ) -> tuple[Tensor, Tensor]:
     """``n`` uniform points in [0, 1]^d with their log-density 0 (float64)."""
-    x = torch.rand(n, d, generator=generator, device=device, dtype=dtype)
+    x = rand(n, d, generator=generator, device=device, dtype=dtype)
     return x, torch.zeros(n, dtype=torch.float64, device=device)
 
 

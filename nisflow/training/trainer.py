@@ -24,6 +24,7 @@ from torch import Tensor
 from ..flows.flow import Flow
 from ..losses import Loss, get_loss
 from ..sampling import check_uniform_fraction, mix_log_prob, sample_mixture
+from .graphs import StepGraph, graph_unsupported_reason, make_capturable, portable_optimizer_state
 
 __all__ = ["Trainer"]
 
@@ -42,6 +43,11 @@ class Trainer:
         chunk_size: the most points pushed through the flow at once without gradient.
         uniform_fraction: the defensive mixture's uniform fraction ``α``: :meth:`sample` draws
             from ``(1 − α) q + α`` (see :mod:`nisflow.sampling`); ``0`` samples the flow alone.
+        cuda_graphs: on a CUDA device, replay the gradient step of full-size minibatches as a
+            recorded CUDA graph (:mod:`nisflow.training.graphs`; the same arithmetic with one
+            launch instead of hundreds). Used only where
+            :func:`~nisflow.training.graphs.graph_unsupported_reason` finds nothing against it;
+            the first two such steps run eagerly on a side stream as warm-up.
     """
 
     def __init__(
@@ -55,6 +61,7 @@ class Trainer:
         max_grad_norm: float | None = None,
         chunk_size: int = 1_000_000,
         uniform_fraction: float = 0.0,
+        cuda_graphs: bool = True,
     ):
         if not isinstance(flow, Flow):
             raise TypeError(f"Expected flow to be a nisflow Flow; got {type(flow).__name__}.")
@@ -72,7 +79,10 @@ class Trainer:
         self.max_grad_norm = max_grad_norm
         self.chunk_size = chunk_size
         self.uniform_fraction = check_uniform_fraction(uniform_fraction)
+        self.cuda_graphs = bool(cuda_graphs)
         self.n_steps = 0
+        self._graph: StepGraph | None = None
+        self._graph_warmup = 0
 
     @property
     def d(self) -> int:
@@ -169,7 +179,8 @@ class Trainer:
         x = x.detach().to(device=device, dtype=dtype)
         log_q = log_q.detach().to(device=device, dtype=torch.float64)
         f = f.detach().to(device=device, dtype=torch.float64)
-        size = batch_size or self.batch_size or n
+        size = min(batch_size or self.batch_size or n, n)
+        graphs = self.cuda_graphs and self.graph_unsupported_reason() is None
         losses: list[float] = []
         for _ in range(n_epochs):
             if size < n:
@@ -178,14 +189,51 @@ class Trainer:
             else:
                 order = None
             for start in range(0, n, size):
-                idx = order[start : start + size] if order is not None else slice(None)
-                losses.append(self._step(x[idx], log_q[idx], f[idx]))
+                idx = order[start : start + size] if order is not None else None
+                if graphs and min(size, n - start) == size:
+                    losses.append(self._graphed_step(x, log_q, f, idx, size))
+                elif idx is None:
+                    losses.append(self._step(x, log_q, f))
+                else:
+                    losses.append(self._step(x[idx], log_q[idx], f[idx]))
         return losses
+
+    def graph_unsupported_reason(self) -> str | None:
+        """Why :meth:`train_on_batch` cannot replay its steps as CUDA graphs (``None``: it can)."""
+        return graph_unsupported_reason(self.flow, self.optimizer, self.loss)
+
+    def _graphed_step(
+        self, x: Tensor, log_q: Tensor, f: Tensor, idx: Tensor | None, size: int
+    ) -> float:
+        """One step through the recorded graph (recorded on first use, after two warm-ups)."""
+        assert self.optimizer is not None
+        graph = self._graph
+        if graph is None or not graph.matches(self.flow, self.optimizer, size):
+            self._graph = None
+            make_capturable(self.optimizer)
+            if self._graph_warmup < 2 or not self.optimizer.state:
+                # CUDA graphs want the first steps (lazy initialisation, optimizer state) taken
+                # on a side stream before recording
+                device = self.flow.device
+                side = torch.cuda.Stream(device)
+                side.wait_stream(torch.cuda.current_stream(device))
+                with torch.cuda.stream(side):
+                    value = self._step(*(t if idx is None else t[idx] for t in (x, log_q, f)))
+                torch.cuda.current_stream(device).wait_stream(side)
+                self._graph_warmup += 1
+                return value
+            graph = StepGraph(self.flow, self.optimizer, self.loss, self.max_grad_norm, size)
+            self._graph = graph
+        value = graph.run(x, log_q, f, idx)
+        if math.isfinite(value):
+            self.n_steps += 1
+        return value
 
     def _step(self, x: Tensor, log_q: Tensor, f: Tensor) -> float:
         if self.optimizer is None:
             raise RuntimeError("Expected a trainer with trainable parameters; got none.")
-        self.optimizer.zero_grad(set_to_none=True)
+        # a recorded graph owns the gradient buffers: keep them (zeroed) for the eager steps
+        self.optimizer.zero_grad(set_to_none=self._graph is None)
         loss = self.loss(f, self.flow.log_prob(x), log_q)
         value = float(loss.detach())
         if not math.isfinite(value):
@@ -206,7 +254,11 @@ class Trainer:
         """Flow and optimizer state (tensors and plain Python only)."""
         return {
             "flow": self.flow.state_dict(),
-            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
+            "optimizer": (
+                portable_optimizer_state(self.optimizer.state_dict())
+                if self.optimizer is not None
+                else None
+            ),
             "n_steps": self.n_steps,
         }
 
@@ -215,4 +267,5 @@ class Trainer:
         self.flow.load_state_dict(state["flow"])  # type: ignore[arg-type]
         if self.optimizer is not None and state.get("optimizer") is not None:
             self.optimizer.load_state_dict(state["optimizer"])  # type: ignore[arg-type]
+            self._graph = None  # the recorded update step points at the replaced state
         self.n_steps = int(state.get("n_steps", 0))  # type: ignore[arg-type]

@@ -77,7 +77,7 @@ def perturb_(module: nn.Module, scale: float, generator: torch.Generator) -> nn.
     with torch.no_grad():
         for p in module.parameters():
             noise = torch.randn(p.shape, generator=generator, dtype=torch.float64)
-            p.add_((scale * noise).to(p.dtype))
+            p.add_((scale * noise).to(device=p.device, dtype=p.dtype))
     return module
 
 

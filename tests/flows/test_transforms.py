@@ -358,3 +358,12 @@ def test_single_bin_and_affine_scale_is_bounded():
     params = torch.tensor([[[1e30, 0.0]]], dtype=torch.float64)
     y, log_det = t(torch.ones(1, 1, dtype=torch.float64), params)
     assert log_det.item() == pytest.approx(3.0) and y.item() == pytest.approx(torch.e**3)
+
+
+@pytest.mark.gpu
+def test_cuda_bin_cumsum_equals_the_cpu_one():
+    """The CUDA path of the splines' cumulative sum (along a leading axis) adds in the same order."""
+    from nisflow.flows.splines import _cumsum
+
+    t = torch.rand(5000, 3, 8, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    assert torch.equal(_cumsum(t.cuda()).cpu(), torch.cumsum(t, dim=-1))

@@ -1,0 +1,67 @@
+"""Pulls of the default Integrator on a GPU (CUDA graphs in the survey): are error bars honest?
+
+``python bench/gpu/pulls.py [--seeds 150]``: camel (d = 2 and 4) at a small budget, one seed per
+run; prints the mean and standard deviation of (estimate - exact) / error and the share beyond 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+
+import torch
+
+from nisflow import Integrator
+from nisflow.bench.functions import get_function
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=150)
+    ap.add_argument("--out", default=None)
+    a = ap.parse_args()
+    rows = []
+    for name in ("camel2", "camel4"):
+        fn = get_function(name)
+        pulls = []
+        t = time.perf_counter()
+        for seed in range(a.seeds):
+            integ = Integrator(
+                fn.d,
+                fn.f,
+                device="cuda",
+                seed=seed,
+                verbose=False,
+                n_iter_survey=5,
+                n_points_survey=20_000,
+                n_iter_refine=5,
+                n_points_refine=20_000,
+            )
+            r = integ.integrate()
+            pulls.append((r.mean - fn.exact) / r.sdev)
+        p = torch.tensor(pulls, dtype=torch.float64)
+        row = dict(
+            function=name,
+            seeds=a.seeds,
+            mean=float(p.mean()),
+            std=float(p.std()),
+            beyond3=float((p.abs() > 3).double().mean()),
+            graphs=integ.trainer._graph is not None,
+            seconds_per_run=(time.perf_counter() - t) / a.seeds,
+        )
+        rows.append(row)
+        print(json.dumps(row))
+        print(
+            f"{name}: pull mean {row['mean']:+.3f} (+- {1 / math.sqrt(a.seeds):.3f}), "
+            f"std {row['std']:.3f}, |pull|>3: {row['beyond3']:.3f}",
+            flush=True,
+        )
+    if a.out:
+        with open(a.out, "w") as fh:
+            json.dump(rows, fh)
+
+
+if __name__ == "__main__":
+    main()
