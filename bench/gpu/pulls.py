@@ -1,6 +1,6 @@
 """Pulls of the default Integrator on a GPU (CUDA graphs in the survey): are error bars honest?
 
-``python bench/gpu/pulls.py [--seeds 150]``: camel (d = 2 and 4) at a small budget, one seed per
+``python bench/gpu/pulls.py [--seeds 150] [--functions camel2,camel4]``: camel (d = 2 and 4) at a small budget, one seed per
 run; prints the mean and standard deviation of (estimate - exact) / error and the share beyond 3.
 """
 
@@ -20,10 +20,11 @@ from nisflow.bench.functions import get_function
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=150)
+    ap.add_argument("--functions", default="camel2,camel4")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     rows = []
-    for name in ("camel2", "camel4"):
+    for name in a.functions.split(","):
         fn = get_function(name)
         pulls = []
         t = time.perf_counter()

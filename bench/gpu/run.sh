@@ -5,6 +5,7 @@
 #   bench/gpu/run.sh suite   -- GPU tests, throughput, then Suite A side by side: ZüNIS via the
 #                               anchors harness (carried as .anc), nisflow, VEGAS+, MadNIS, uniform
 #   bench/gpu/run.sh final   -- GPU tests, the README main job, pulls (bench/gpu/pulls.py), 3 seeds of 2D
+#   bench/gpu/run.sh pulls4  -- the training/persistence GPU tests again, camel4 pulls (3.3 s per run)
 # Wheels for Python 3.12 (vegas, gvar, madnis, zunis and its small deps) travel in .whl (see
 # /work/.library/device/README.md); results land in $OUT.
 set -uo pipefail
@@ -58,5 +59,10 @@ final)
     timeout 120 python3 -m nisflow.cli bench --methods nisflow --device cuda --iters-refine 5 \
         --functions camel2,sinusoidal2,slashed2 --seeds 3 --out $OUT/suite_a_2d_seeds_h200.jsonl \
         --markdown $OUT/suite_a_2d_seeds_h200.md 2>&1 | tail -6
+    ;;
+pulls4)
+    timeout 45 python3 -m pytest -q -p no:cacheprovider --device cuda -n 12 tests/training \
+        tests/test_persistence.py tests/test_rng.py tests/flows/test_transforms.py 2>&1 | tail -2
+    timeout 150 python3 bench/gpu/pulls.py --functions camel4 --seeds 40 --out $OUT/pulls4_h200.json
     ;;
 esac
