@@ -125,6 +125,7 @@ class StepGraph:
     ) -> None:
         device = flow.device
         self.size = int(size)
+        self.settings = (loss, max_grad_norm)  # what the step graph bakes in besides tensors
         self.x = torch.full((self.size, flow.d), 0.5, dtype=flow.dtype, device=device)
         self.log_q = torch.zeros(self.size, dtype=torch.float64, device=device)
         self.f = torch.ones(self.size, dtype=torch.float64, device=device)

@@ -17,6 +17,7 @@ A :class:`Trainer` does two things and can be used without an integrator:
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 from torch import Tensor
@@ -208,7 +209,11 @@ class Trainer:
         """One step through the recorded graph (recorded on first use, after two warm-ups)."""
         assert self.optimizer is not None
         graph = self._graph
-        if graph is None or not graph.matches(self.flow, self.optimizer, size):
+        if (
+            graph is None
+            or not graph.matches(self.flow, self.optimizer, size)
+            or graph.settings != (self.loss, self.max_grad_norm)
+        ):
             self._graph = None
             make_capturable(self.optimizer)
             if self._graph_warmup < 2 or not self.optimizer.state:
@@ -222,7 +227,17 @@ class Trainer:
                 torch.cuda.current_stream(device).wait_stream(side)
                 self._graph_warmup += 1
                 return value
-            graph = StepGraph(self.flow, self.optimizer, self.loss, self.max_grad_norm, size)
+            try:
+                graph = StepGraph(self.flow, self.optimizer, self.loss, self.max_grad_norm, size)
+            except RuntimeError as err:  # e.g. a custom bijection that waits for the device
+                warnings.warn(
+                    f"Recording the training step as a CUDA graph failed ({err}); training "
+                    "continues without CUDA graphs (cuda_graphs=False).",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
+                self.cuda_graphs = False
+                return self._step(*(t if idx is None else t[idx] for t in (x, log_q, f)))
             self._graph = graph
         value = graph.run(x, log_q, f, idx)
         if math.isfinite(value):

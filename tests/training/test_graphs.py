@@ -152,3 +152,27 @@ def test_cpu_generator_drives_a_cuda_flow_with_the_cpu_numbers():
 def test_training_config_switch_reaches_the_trainer():
     integ = Integrator(2, _camel, training=TrainingConfig(cuda_graphs=False), verbose=False)
     assert integ.trainer.cuda_graphs is False
+
+
+def test_a_failed_recording_warns_and_falls_back_to_eager_steps(monkeypatch):
+    """If recording raises (a custom part that waits for the device), training goes on eagerly."""
+    import nisflow.training.trainer as trainer_module
+
+    class Refused:
+        def __init__(self, *args, **kwargs):
+            raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(trainer_module, "graph_unsupported_reason", lambda *a: None)
+    monkeypatch.setattr(trainer_module, "make_capturable", lambda optimizer: None)
+    monkeypatch.setattr(trainer_module, "StepGraph", Refused)
+    flow, reference = _flow(2), _flow(2)
+    trainer = Trainer(flow, batch_size=250, cuda_graphs=False)
+    x, log_q, f = _batch(2, 1000, "cpu")
+    trainer.train_on_batch(x[:250], log_q[:250], f[:250])  # creates the optimizer state
+    trainer.cuda_graphs, trainer._graph_warmup = True, 2  # past the warm-up (a CUDA stream)
+    with pytest.warns(RuntimeWarning, match="continues without CUDA graphs"):
+        losses = trainer.train_on_batch(x, log_q, f, generator=torch.Generator().manual_seed(0))
+    assert trainer.cuda_graphs is False and len(losses) == 4
+    eager = Trainer(reference, batch_size=250, cuda_graphs=False)
+    eager.train_on_batch(x[:250], log_q[:250], f[:250])
+    assert eager.train_on_batch(x, log_q, f, generator=torch.Generator().manual_seed(0)) == losses
