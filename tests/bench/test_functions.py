@@ -11,10 +11,12 @@ from nisflow.bench.functions import (
     SLASHED2_REFERENCE,
     SLASHED2_REFERENCE_N,
     SUITE_A,
+    SlashedCircle,
     camel,
     function_names,
     get_function,
     sinusoidal,
+    slashed_quadrature,
     slashed_reference,
 )
 
@@ -53,7 +55,7 @@ def test_camel_in_one_dimension_is_closed_form() -> None:
 def test_names_and_dimensions() -> None:
     assert get_function("camel", 4).exact == get_function("camel4").exact
     assert get_function("camel", 16).f.sigma == pytest.approx(0.4)
-    assert get_function("slashed", 2).exact == SLASHED2_REFERENCE[0]
+    assert get_function("slashed", 2).exact == slashed_quadrature()
     with pytest.raises(ValueError, match="Expected dimension 4 for 'camel4'; got 8"):
         get_function("camel4", 8)
     with pytest.raises(ValueError, match="Expected dimension 2 for 'slashed'; got 3"):
@@ -81,6 +83,25 @@ def test_slashed_reference_is_reproducible_and_consistent() -> None:
     assert abs(a[0] - value) < 5 * math.hypot(a[1], err)
     # the stored error is what 10^8 points give: about sqrt(var / 1e8)
     assert err == pytest.approx(a[1] * math.sqrt(200_000 / SLASHED2_REFERENCE_N), rel=0.05)
+
+
+def test_slashed_quadrature_converges_and_agrees_with_monte_carlo() -> None:
+    exact = slashed_quadrature()
+    assert exact == pytest.approx(slashed_quadrature(n=200), abs=1e-12)
+    assert exact == pytest.approx(0.3085165178734, abs=1e-12)
+    value, err = SLASHED2_REFERENCE  # 10^8 independent uniform points
+    assert abs(exact - value) < 2 * err
+    # no band: the plain ring, which a fine midpoint grid integrates to ~1e-9
+    ring = SlashedCircle(width=0.0)
+    g = (torch.arange(4000, dtype=torch.float64) + 0.5) / 4000
+    grid = torch.cartesian_prod(g, g)
+    assert slashed_quadrature(ring) == pytest.approx(float(ring(grid).mean()), rel=1e-6)
+    # a wider band: quadrature against 2e6 uniform points
+    wide = SlashedCircle(width=0.2)
+    mc, mc_err = slashed_reference(wide, n=2_000_000, seed=1)
+    assert abs(slashed_quadrature(wide) - mc) < 4 * mc_err
+    with pytest.raises(ValueError, match="band half-width"):
+        slashed_quadrature(SlashedCircle(width=1.5))
 
 
 @pytest.mark.slow
