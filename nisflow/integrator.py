@@ -62,7 +62,7 @@ from .sampling import (
     supports_latent_stratification,
     unit_from_flow,
 )
-from .stratification import allocate, regrid, strata_per_dim
+from .stratification import allocate, neighbourhood_mean, regrid, strata_per_dim
 from .training.survey import SURVEY_STRATEGIES, SurveyStrategy, get_survey_strategy
 from .training.trainer import Trainer
 
@@ -158,7 +158,16 @@ class SamplingConfig:
         uniform_fraction: the defensive mixture's uniform fraction ``α``: points come from
             ``(1 − α) q + α`` in the survey, refine, sampling and unweighting; ``0`` disables.
         beta: damping exponent of the adaptive allocation of points to strata (1: points ∝
-            the previous iteration's per-stratum spread, 0: even).
+            the per-stratum spread measured so far, 0: even).
+        allocation_smoothing: for the strata of the uniform density (the refine's
+            ``"uniform"`` sampler, whose weight is the integrand itself), the share of each
+            stratum's spread taken from its 3^d-block neighbourhood before allocating: its
+            variance ``σ²`` becomes ``(1 − s) σ² + s`` × the block's mean ``σ²``. A stratum's
+            spread is estimated from 2–3 points, so a stratum that an edge of the integrand
+            crosses shows it only when its points fall on both sides; its neighbours along
+            the edge reveal it (slashed2: 0.00126 → 0.00079 per point, smooth integrands
+            unchanged). The flow's latent strata keep their own spreads (on camel2 smoothing
+            them cost 4–8%). 0 switches it off.
         points_per_cell: average points per stratum: the latent cube is cut into the most
             strata that leave this many points each; every stratum gets 2 and the rest,
             ``1 − 2 / points_per_cell`` of the iteration, goes where the spread was largest
@@ -183,6 +192,7 @@ class SamplingConfig:
     stratified: bool | str = "auto"
     uniform_fraction: float = 0.05
     beta: float = 1.0
+    allocation_smoothing: float = 0.25
     points_per_cell: int = 3
     qmc: bool | str = "auto"
     qmc_replicates: int = 64
@@ -215,6 +225,9 @@ class SamplingConfig:
             or not (0 <= self.beta <= 1)
         ):
             raise ValueError(f"Expected beta in [0, 1]; got {self.beta!r}.")
+        s = self.allocation_smoothing
+        if isinstance(s, bool) or not isinstance(s, (int, float)) or not (0 <= s <= 1):
+            raise ValueError(f"Expected allocation_smoothing in [0, 1]; got {s!r}.")
 
 
 class Integrator(IntegratorBase):
@@ -597,6 +610,12 @@ class Integrator(IntegratorBase):
             n_cells = m**self.d
             previous = self._cell_sigma.get(key)  # e.g. a pilot's: carried to this grid
             sigma = regrid(previous[1], previous[0], m, self.d) if previous else None
+            # the uniform density's strata see the integrand itself, edges and all
+            smoothing = self.sampling.allocation_smoothing if key == "flat" else 0.0
+            if sigma is not None and m >= 2 and smoothing > 0:
+                var = sigma * sigma
+                var = (1 - smoothing) * var + smoothing * neighbourhood_mean(var, m, self.d)
+                sigma = var.sqrt()
             counts = (
                 allocate(n, n_cells, sigma, beta=self.sampling.beta)
                 if m >= 2

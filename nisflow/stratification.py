@@ -27,6 +27,7 @@ __all__ = [
     "strata_per_dim",
     "allocate",
     "regrid",
+    "neighbourhood_mean",
     "cell_digits",
     "cell_of",
     "points_in_cells",
@@ -184,6 +185,29 @@ def regrid(values: Tensor, m_from: int, m_to: int, d: int) -> Tensor:
     count = torch.zeros(n_to, dtype=torch.float64).index_add_(0, home, torch.ones_like(values))
     lookup = values[cell_of(_centres(m_to, d), m_from)]  # old cell of each new centre
     return torch.where(count > 0, total / count.clamp_min(1), lookup)
+
+
+def neighbourhood_mean(values: Tensor, m: int, d: int) -> Tensor:
+    """Mean of each cell's value over the 3^d block of cells around it (edges repeated).
+
+    Args:
+        values: per-cell values of an ``m``-per-axis grid, shape ``(m**d,)``.
+        m: cells per axis.
+        d: dimension.
+
+    Returns:
+        Float64 tensor of shape ``(m**d,)``; a separable 3-point mean along every axis.
+    """
+    if values.shape != (m**d,):
+        raise ValueError(f"Expected values of shape ({m**d},); got {tuple(values.shape)}.")
+    v = values.detach().to("cpu", torch.float64).reshape((m,) * d)
+    if m < 2:
+        return v.reshape(-1).clone()
+    for axis in range(d):
+        lower = torch.cat([v.narrow(axis, 0, 1), v.narrow(axis, 0, m - 1)], dim=axis)
+        upper = torch.cat([v.narrow(axis, 1, m - 1), v.narrow(axis, m - 1, 1)], dim=axis)
+        v = (lower + v + upper) / 3.0
+    return v.reshape(-1)
 
 
 def stratified_points(

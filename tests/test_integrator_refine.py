@@ -214,3 +214,56 @@ def test_the_pilot_spreads_allocate_the_first_full_iteration(monkeypatch):
     assert n_main == 15_000 and cells_main > cells_f  # a finer grid...
     assert prior_main  # ...allocated from the chosen pilot's spreads
     assert all(prior for _, _, prior in seen[3:])
+
+
+def _edge(x: torch.Tensor) -> torch.Tensor:
+    """exp(-x0) above the line x0 + x1 = 0.7, zero below: an edge crossing many strata."""
+    return torch.where(x[:, 0] + x[:, 1] > 0.7, torch.exp(-x[:, 0]), torch.zeros_like(x[:, 0]))
+
+
+EDGE_EXACT = 1.3 - math.exp(-0.7) - math.exp(-1.0)
+
+
+def _edge_refine(seed: int, smoothing: float):
+    integ = Integrator(
+        2,
+        _edge,
+        seed=seed,
+        verbose=False,
+        n_iter_refine=4,
+        n_points_refine=6000,
+        sampling=SamplingConfig(uniform_fraction=1.0, allocation_smoothing=smoothing),
+    )
+    return integ.refine()
+
+
+def test_smoothed_allocation_lowers_the_variance_on_an_edge_and_stays_honest():
+    """The uniform density's strata borrow spread from their neighbours: a stratum on the edge
+    whose 2-3 points fell on one side still gets points. Unbiased either way (allocation uses
+    earlier iterations only); the stated variance is lower on average (by half here), and the
+    pulls N(0, 1) (over 600 seeds: standard deviation 1.01, against 1.24 without smoothing, whose
+    noisier per-stratum spreads make the inverse-variance combination of iterations overconfident)."""
+    smooth = [_edge_refine(seed, 0.25) for seed in range(400, 600)]
+    plain = [_edge_refine(seed, 0.0) for seed in range(400, 460)]
+    var_smooth = sum(r.sdev**2 for r in smooth[:60]) / 60
+    var_plain = sum(r.sdev**2 for r in plain) / 60
+    assert var_smooth < 0.85 * var_plain, (var_smooth, var_plain)
+    assert_standard_normal_pulls([(r.mean - EDGE_EXACT) / r.sdev for r in smooth])
+
+
+def test_allocation_smoothing_is_validated_and_leaves_the_flow_strata_alone():
+    with pytest.raises(ValueError, match="allocation_smoothing in \\[0, 1\\]"):
+        SamplingConfig(allocation_smoothing=1.5)
+    results = []
+    for smoothing in (0.0, 1.0):  # the flow's latent strata (alpha < 1) ignore the option
+        integ = Integrator(
+            2,
+            _edge,
+            seed=3,
+            verbose=False,
+            n_iter_refine=3,
+            n_points_refine=3000,
+            sampling=SamplingConfig(allocation_smoothing=smoothing, uniform_candidate=False),
+        )
+        results.append(integ.refine())
+    assert results[0].mean == results[1].mean and results[0].sdev == results[1].sdev

@@ -140,3 +140,26 @@ def test_regrid_non_nested_grids_keep_the_shape_of_a_profile():
 def test_regrid_rejects_a_wrong_shape():
     with pytest.raises(ValueError, match=r"shape \(9,\)"):
         regrid(torch.ones(8), 3, 4, 2)
+
+
+def test_neighbourhood_mean_is_a_3_block_mean_with_repeated_edges():
+    from nisflow.stratification import neighbourhood_mean
+
+    m = 5
+    assert torch.equal(neighbourhood_mean(torch.full((m * m,), 2.0), m, 2), torch.full((25,), 2.0))
+    spike = torch.zeros(m * m, dtype=torch.float64)
+    spike[2 + 2 * m] = 9.0  # centre cell (2, 2)
+    out = neighbourhood_mean(spike, m, 2).reshape(m, m)
+    assert torch.allclose(out[1:4, 1:4], torch.ones(3, 3, dtype=torch.float64))
+    assert float(out.sum()) == pytest.approx(9.0) and float(out[0].abs().sum()) == 0.0
+    corner = torch.zeros(m * m, dtype=torch.float64)
+    corner[0] = 9.0  # the repeated edge counts the corner cell 2x along each axis
+    assert float(neighbourhood_mean(corner, m, 2)[0]) == pytest.approx(9.0 * 4 / 9)
+    line = torch.tensor([0.0, 3.0, 0.0, 0.0], dtype=torch.float64)
+    assert torch.allclose(
+        neighbourhood_mean(line, 4, 1), torch.tensor([1.0, 1.0, 1.0, 0.0]).double()
+    )
+    cube = torch.rand(27, dtype=torch.float64)
+    assert float(neighbourhood_mean(cube, 3, 3)[13]) == pytest.approx(float(cube.mean()))
+    with pytest.raises(ValueError, match=r"shape \(16,\)"):
+        neighbourhood_mean(torch.zeros(15), 4, 2)
