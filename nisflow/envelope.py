@@ -29,10 +29,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-import torch.nn.functional as F
 from torch import Tensor
 
-from .stratification import cell_of, points_in_cells, strata_per_dim
+from .stratification import cell_of, neighbourhood, points_in_cells, strata_per_dim
 
 __all__ = [
     "LatentEnvelope",
@@ -42,9 +41,8 @@ __all__ = [
     "MAX_ENVELOPE_DIM",
 ]
 
-#: The largest dimension with an envelope (the 3^d neighbourhood is a max-pool of that rank).
+#: The largest dimension with an envelope: beyond it too few cells per axis fit (module doc).
 MAX_ENVELOPE_DIM = 3
-_POOL = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 
 
 @dataclass(frozen=True)
@@ -147,8 +145,7 @@ def envelope_from_maxima(maxima: Tensor, m: int, d: int, *, floor: float = 0.1) 
     bad = int((~torch.isfinite(maxima)).sum())
     if bad:
         raise ValueError(f"Expected finite per-cell maxima; got {bad} NaN/inf of {m**d}.")
-    grid = maxima.detach().to(torch.float64).clamp_min(0).view((1, 1) + (m,) * d)
-    spread = _POOL[d](grid, kernel_size=3, stride=1, padding=1).reshape(-1)
+    spread = neighbourhood(maxima.detach().to(torch.float64).clamp_min(0), m, d, reduce="max")
     total = float(spread.sum())
     n_cells = m**d
     even = torch.full_like(spread, 1.0 / n_cells)

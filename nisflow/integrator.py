@@ -62,7 +62,7 @@ from .sampling import (
     supports_latent_stratification,
     unit_from_flow,
 )
-from .stratification import allocate, neighbourhood_mean, regrid, strata_per_dim
+from .stratification import allocate, neighbourhood, regrid, strata_per_dim
 from .training.survey import SURVEY_STRATEGIES, SurveyStrategy, get_survey_strategy
 from .training.trainer import Trainer
 
@@ -158,7 +158,7 @@ class SamplingConfig:
         uniform_fraction: the defensive mixture's uniform fraction ``α``: points come from
             ``(1 − α) q + α`` in the survey, refine, sampling and unweighting; ``0`` disables.
         beta: damping exponent of the adaptive allocation of points to strata (1: points ∝
-            the per-stratum spread measured so far, 0: even).
+            the previous iteration's per-stratum spread, 0: even).
         allocation_smoothing: for the strata of the uniform density (the refine's
             ``"uniform"`` sampler, whose weight is the integrand itself), the share of each
             stratum's spread taken from its 3^d-block neighbourhood before allocating: its
@@ -614,7 +614,7 @@ class Integrator(IntegratorBase):
             smoothing = self.sampling.allocation_smoothing if key == "flat" else 0.0
             if sigma is not None and m >= 2 and smoothing > 0:
                 var = sigma * sigma
-                var = (1 - smoothing) * var + smoothing * neighbourhood_mean(var, m, self.d)
+                var = (1 - smoothing) * var + smoothing * neighbourhood(var, m, self.d)
                 sigma = var.sqrt()
             counts = (
                 allocate(n, n_cells, sigma, beta=self.sampling.beta)

@@ -27,7 +27,7 @@ __all__ = [
     "strata_per_dim",
     "allocate",
     "regrid",
-    "neighbourhood_mean",
+    "neighbourhood",
     "cell_digits",
     "cell_of",
     "points_in_cells",
@@ -187,26 +187,37 @@ def regrid(values: Tensor, m_from: int, m_to: int, d: int) -> Tensor:
     return torch.where(count > 0, total / count.clamp_min(1), lookup)
 
 
-def neighbourhood_mean(values: Tensor, m: int, d: int) -> Tensor:
-    """Mean of each cell's value over the 3^d block of cells around it (edges repeated).
+def neighbourhood(values: Tensor, m: int, d: int, *, reduce: str = "mean") -> Tensor:
+    """Each cell's value reduced over the 3^d block of cells around it (edges repeated).
+
+    Separable: a 3-point reduction along every axis in turn, so any ``d`` works. With
+    ``reduce="max"`` the repeated edges change nothing (the block's maximum over the cells that
+    exist); with ``"mean"`` a cell on the border counts itself once more per border axis.
 
     Args:
-        values: per-cell values of an ``m``-per-axis grid, shape ``(m**d,)``.
+        values: per-cell values of an ``m``-per-axis grid, shape ``(m**d,)`` (cell ``h`` has the
+            base-``m`` digits of ``h`` as coordinates).
         m: cells per axis.
         d: dimension.
+        reduce: ``"mean"`` or ``"max"``.
 
     Returns:
-        Float64 tensor of shape ``(m**d,)``; a separable 3-point mean along every axis.
+        Float64 tensor of shape ``(m**d,)`` on ``values``' device.
     """
     if values.shape != (m**d,):
         raise ValueError(f"Expected values of shape ({m**d},); got {tuple(values.shape)}.")
-    v = values.detach().to("cpu", torch.float64).reshape((m,) * d)
+    if reduce not in ("mean", "max"):
+        raise ValueError(f"Expected reduce 'mean' or 'max'; got {reduce!r}.")
+    v = values.detach().to(torch.float64).reshape((m,) * d)
     if m < 2:
         return v.reshape(-1).clone()
     for axis in range(d):
         lower = torch.cat([v.narrow(axis, 0, 1), v.narrow(axis, 0, m - 1)], dim=axis)
         upper = torch.cat([v.narrow(axis, 1, m - 1), v.narrow(axis, m - 1, 1)], dim=axis)
-        v = (lower + v + upper) / 3.0
+        if reduce == "mean":
+            v = (lower + v + upper) / 3.0
+        else:
+            v = torch.maximum(torch.maximum(lower, v), upper)
     return v.reshape(-1)
 
 

@@ -143,23 +143,38 @@ def test_regrid_rejects_a_wrong_shape():
 
 
 def test_neighbourhood_mean_is_a_3_block_mean_with_repeated_edges():
-    from nisflow.stratification import neighbourhood_mean
+    from nisflow.stratification import neighbourhood
 
     m = 5
-    assert torch.equal(neighbourhood_mean(torch.full((m * m,), 2.0), m, 2), torch.full((25,), 2.0))
+    assert torch.equal(
+        neighbourhood(torch.full((m * m,), 2.0), m, 2), torch.full((25,), 2.0).double()
+    )
     spike = torch.zeros(m * m, dtype=torch.float64)
     spike[2 + 2 * m] = 9.0  # centre cell (2, 2)
-    out = neighbourhood_mean(spike, m, 2).reshape(m, m)
+    out = neighbourhood(spike, m, 2).reshape(m, m)
     assert torch.allclose(out[1:4, 1:4], torch.ones(3, 3, dtype=torch.float64))
     assert float(out.sum()) == pytest.approx(9.0) and float(out[0].abs().sum()) == 0.0
     corner = torch.zeros(m * m, dtype=torch.float64)
     corner[0] = 9.0  # the repeated edge counts the corner cell 2x along each axis
-    assert float(neighbourhood_mean(corner, m, 2)[0]) == pytest.approx(9.0 * 4 / 9)
+    assert float(neighbourhood(corner, m, 2)[0]) == pytest.approx(9.0 * 4 / 9)
     line = torch.tensor([0.0, 3.0, 0.0, 0.0], dtype=torch.float64)
-    assert torch.allclose(
-        neighbourhood_mean(line, 4, 1), torch.tensor([1.0, 1.0, 1.0, 0.0]).double()
-    )
+    assert torch.allclose(neighbourhood(line, 4, 1), torch.tensor([1.0, 1.0, 1.0, 0.0]).double())
     cube = torch.rand(27, dtype=torch.float64)
-    assert float(neighbourhood_mean(cube, 3, 3)[13]) == pytest.approx(float(cube.mean()))
+    assert float(neighbourhood(cube, 3, 3)[13]) == pytest.approx(float(cube.mean()))
     with pytest.raises(ValueError, match=r"shape \(16,\)"):
-        neighbourhood_mean(torch.zeros(15), 4, 2)
+        neighbourhood(torch.zeros(15), 4, 2)
+    with pytest.raises(ValueError, match="reduce 'mean' or 'max'"):
+        neighbourhood(torch.zeros(16), 4, 2, reduce="sum")
+
+
+@pytest.mark.parametrize("d, m", [(1, 7), (2, 6), (3, 4)])
+def test_neighbourhood_max_equals_torch_max_pool(d, m):
+    """The block maximum, checked against torch's max-pool with padding that never wins."""
+    import torch.nn.functional as F
+
+    from nisflow.stratification import neighbourhood
+
+    pool = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}[d]
+    v = torch.rand(m**d, generator=torch.Generator().manual_seed(d), dtype=torch.float64)
+    expected = pool(v.view((1, 1) + (m,) * d), kernel_size=3, stride=1, padding=1).reshape(-1)
+    assert torch.equal(neighbourhood(v, m, d, reduce="max"), expected)

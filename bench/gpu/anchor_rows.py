@@ -62,7 +62,8 @@ def main() -> None:
                 like[r["function"]] = r
     with open(a.anchors) as fh:
         for line in fh:
-            print(json.dumps(convert(json.loads(line), like[json.loads(line)["function"]])))
+            row = json.loads(line)
+            print(json.dumps(convert(row, like[row["function"]])))
 
 
 if __name__ == "__main__":

@@ -193,10 +193,8 @@ class Trainer:
                 idx = order[start : start + size] if order is not None else None
                 if graphs and min(size, n - start) == size:
                     losses.append(self._graphed_step(x, log_q, f, idx, size))
-                elif idx is None:
-                    losses.append(self._step(x, log_q, f))
                 else:
-                    losses.append(self._step(x[idx], log_q[idx], f[idx]))
+                    losses.append(self._eager_step(x, log_q, f, idx))
         return losses
 
     def graph_unsupported_reason(self) -> str | None:
@@ -223,7 +221,7 @@ class Trainer:
                 side = torch.cuda.Stream(device)
                 side.wait_stream(torch.cuda.current_stream(device))
                 with torch.cuda.stream(side):
-                    value = self._step(*(t if idx is None else t[idx] for t in (x, log_q, f)))
+                    value = self._eager_step(x, log_q, f, idx)
                 torch.cuda.current_stream(device).wait_stream(side)
                 self._graph_warmup += 1
                 return value
@@ -237,12 +235,16 @@ class Trainer:
                     stacklevel=3,
                 )
                 self.cuda_graphs = False
-                return self._step(*(t if idx is None else t[idx] for t in (x, log_q, f)))
+                return self._eager_step(x, log_q, f, idx)
             self._graph = graph
         value = graph.run(x, log_q, f, idx)
         if math.isfinite(value):
             self.n_steps += 1
         return value
+
+    def _eager_step(self, x: Tensor, log_q: Tensor, f: Tensor, idx: Tensor | None) -> float:
+        """:meth:`_step` on the rows ``idx`` of the batch (all rows if ``None``)."""
+        return self._step(x, log_q, f) if idx is None else self._step(x[idx], log_q[idx], f[idx])
 
     def _step(self, x: Tensor, log_q: Tensor, f: Tensor) -> float:
         if self.optimizer is None:
