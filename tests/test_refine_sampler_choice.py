@@ -35,16 +35,14 @@ def test_choice_compares_variance_per_point_and_requires_agreement():
     # larger variance of the mean
     assert choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (1.0, 4e-5, 400)}) == "flow"
     assert (
-        choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (1.0, 1e-5, 100)})
-        == "uniform"
+        choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (1.0, 1e-5, 100)}) == "uniform"
     )
     # a uniform pilot that disagrees (e.g. missed a peak the flow found) never wins
     far = 1.0 + 3.1 * math.sqrt(1e-4 + 1e-6)
     assert choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (far, 1e-6, 100)}) == "flow"
     near = 1.0 + 2.9 * math.sqrt(1e-4 + 1e-6)
     assert (
-        choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (near, 1e-6, 100)})
-        == "uniform"
+        choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (near, 1e-6, 100)}) == "uniform"
     )
 
 

@@ -1,7 +1,8 @@
-"""Pulls of the default Integrator on a GPU (CUDA graphs in the survey): are error bars honest?
+"""Pulls of the default Integrator (on a GPU: CUDA graphs in the survey): are error bars honest?
 
-``python bench/gpu/pulls.py [--seeds 150] [--functions camel2,camel4]``: camel (d = 2 and 4) at a small budget, one seed per
-run; prints the mean and standard deviation of (estimate - exact) / error and the share beyond 3.
+``python bench/gpu/pulls.py [--seeds 150] [--first-seed 0] [--functions camel2,camel4]
+[--device cuda]``: Suite A functions at a small budget (5 x 2e4 + 5 x 2e4), one seed per run;
+prints the mean and standard deviation of (estimate - exact) / error and the share beyond 3.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=150)
     ap.add_argument("--functions", default="camel2,camel4")
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--device", default="cuda")
     ap.add_argument("--out", default=None)
     a = ap.parse_args()
     rows = []
@@ -28,11 +31,11 @@ def main() -> None:
         fn = get_function(name)
         pulls = []
         t = time.perf_counter()
-        for seed in range(a.seeds):
+        for seed in range(a.first_seed, a.first_seed + a.seeds):
             integ = Integrator(
                 fn.d,
                 fn.f,
-                device="cuda",
+                device=a.device,
                 seed=seed,
                 verbose=False,
                 n_iter_survey=5,
@@ -46,6 +49,9 @@ def main() -> None:
         row = dict(
             function=name,
             seeds=a.seeds,
+            first_seed=a.first_seed,
+            device=a.device,
+            pulls=pulls,
             mean=float(p.mean()),
             std=float(p.std()),
             beyond3=float((p.abs() > 3).double().mean()),
