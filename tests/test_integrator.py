@@ -12,6 +12,7 @@ from scipy import stats
 
 from nisflow import FlowConfig, IntegrationResult, Integrator, TrainingConfig
 from nisflow.flows.coupling_flow import CouplingFlow
+from tests.flows.cases import perturb_
 from tests.toy_flows import linear_density_flow
 
 SMALL = FlowConfig(hidden=16, layers=1, n_bins=6)
@@ -406,3 +407,19 @@ def test_checkerboard_leaves_same_parity_pairs_unsplit():
     """What the i-flow masks fix: a checkerboard never splits coordinates 0 and 2."""
     flow = FlowConfig(mask="checkerboard").build(16, generator=torch.Generator().manual_seed(0))
     assert all(bool(c.mask[0]) == bool(c.mask[2]) for c in flow.cells)
+
+
+def test_default_iflow_flow_saves_and_loads(tmp_path):
+    """A 9D default flow (eight i-flow cells, ``mask="auto"``) comes back with the same masks."""
+    integrator = Integrator(
+        9, gauss, seed=3, flow=FlowConfig(hidden=8, layers=1, n_bins=4), verbose=False
+    )
+    perturb_(integrator.flow, 0.5, torch.Generator().manual_seed(1))  # not the identity
+    path = tmp_path / "iflow.pt"
+    integrator.save(path)
+    loaded = Integrator.load(path, f=gauss, verbose=False)
+    masks = [c.mask.tolist() for c in integrator.flow.cells]
+    assert len(masks) == 8 and [c.mask.tolist() for c in loaded.flow.cells] == masks
+    x = torch.rand(64, 9, generator=torch.Generator().manual_seed(0))
+    log_q = integrator.flow.log_prob(x)
+    assert log_q.abs().max() > 0.1 and torch.equal(loaded.flow.log_prob(x), log_q)
