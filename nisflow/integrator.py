@@ -66,29 +66,7 @@ from .stratification import allocate, neighbourhood, regrid, strata_per_dim
 from .training.survey import SURVEY_STRATEGIES, SurveyStrategy, get_survey_strategy
 from .training.trainer import Trainer
 
-__all__ = ["Integrator", "FlowConfig", "TrainingConfig", "SamplingConfig", "default_mask"]
-
-
-def default_mask(d: int) -> str:
-    """The mask family :class:`FlowConfig` uses for ``mask="auto"`` in ``d`` dimensions.
-
-    ``"checkerboard"`` (two cells) up to ``d = 8`` and the i-flow decomposition
-    (``2 ceil(log2 d)`` cells: 8 at ``d = 16``) above. A checkerboard never splits two
-    coordinates of the same parity, so a correlation between them (camel's two peaks on the
-    diagonal tie every coordinate to every other) has to be carried through the other half; the
-    i-flow masks split every pair in some cell. Measured at the full Suite A budget
-    (rel_var per point / unweighting efficiency, docs/performance.md section 4h):
-
-    * camel16: i-flow 0.091 / 0.133 and 0.083 / 0.154 (two seeds) against the checkerboard's
-      0.112 / 0.032 and 0.128 / 0.032;
-    * camel8: i-flow 0.024 / 0.30 against 0.033 / 0.111, for 3 times the cells: each training
-      step and each sampled point cost about 3 times as much (on an H200, 4.2e7 instead of
-      1.3e8 points per second at ``d = 8``), so up to ``d = 8``, where the checkerboard's two
-      cells already do well, the cheaper flow is the default; ``FlowConfig(mask="iflow")``
-      buys the rest when the integrand, not the flow, is the expensive part;
-    * camel4: the same within seed noise.
-    """
-    return "checkerboard" if check_dimension(d) <= 8 else "iflow"
+__all__ = ["Integrator", "FlowConfig", "TrainingConfig", "SamplingConfig"]
 
 
 @dataclass(frozen=True)
@@ -100,9 +78,9 @@ class FlowConfig:
         n_cells: coupling cells (``None``: enough to transform every coordinate).
         n_bins: bins of the binned transforms (``None``: the transform's default).
         mask: ``"checkerboard"``, ``"iflow"``, ``"random"`` or ``"auto"`` (the default:
-            :func:`default_mask`, the checkerboard up to ``d = 8`` and the i-flow decomposition
-            above, which splits every pair of coordinates in some cell). With
-            ``n_cells=None`` the i-flow family has ``2 ceil(log2 d)`` cells.
+            :func:`~nisflow.flows.masks.auto_mask`, the checkerboard up to ``d = 8`` and the
+            i-flow decomposition above, which splits every pair of coordinates in some cell).
+            With ``n_cells=None`` the i-flow family has ``2 ceil(log2 d)`` cells.
         permutation: ``None``, ``"exchange"``, ``"random"``, ``"soft"`` or ``"rotation"``.
         hidden: width of the conditioner networks.
         layers: hidden layers of the conditioner networks.
@@ -125,7 +103,7 @@ class FlowConfig:
             self.transform,
             n_cells=self.n_cells,
             n_bins=self.n_bins,
-            mask=default_mask(d) if self.mask == "auto" else self.mask,
+            mask=self.mask,
             permutation=self.permutation,
             hidden=self.hidden,
             layers=self.layers,

@@ -380,33 +380,15 @@ def test_seed_api_verbatim_default_budget(device):
     assert uncertainty / result < 1e-3
 
 
-@pytest.mark.parametrize("d", [1, 2, 3, 8, 9, 16, 33])
-def test_default_flow_masks(d):
-    """FlowConfig's ``mask="auto"``: two checkerboard cells up to 8D; above, every pair of
-    coordinates is split by some cell (the i-flow decomposition)."""
-    from nisflow.integrator import default_mask
+@pytest.mark.parametrize("d", [2, 8, 9, 16])
+def test_default_flow_uses_the_auto_masks(d):
+    """FlowConfig's default ``mask="auto"``: two checkerboard cells up to 8D, i-flow above."""
+    from nisflow.flows.masks import make_masks
 
-    assert default_mask(d) == ("checkerboard" if d <= 8 else "iflow")
     flow = FlowConfig().build(d, generator=torch.Generator().manual_seed(0))
-    masks = [cell.mask.cpu() for cell in flow.cells]
-    if d <= 8:  # the checkerboard: the even coordinates condition first
-        assert len(masks) == min(d, 2)
-        assert masks[0].tolist() == ([False] if d == 1 else [i % 2 == 0 for i in range(d)])
-        assert d == 1 or masks[1].tolist() == [i % 2 == 1 for i in range(d)]
-        return
-    assert len(masks) == 2 * math.ceil(math.log2(d))
-    for i in range(d):
-        for j in range(i + 1, d):
-            assert any(bool(m[i]) != bool(m[j]) for m in masks), (i, j)
-    # every coordinate is transformed by some cell and conditions some other cell
-    stacked = torch.stack(masks)
-    assert bool((~stacked).any(0).all()) and bool(stacked.any(0).all())
-
-
-def test_checkerboard_leaves_same_parity_pairs_unsplit():
-    """What the i-flow masks fix: a checkerboard never splits coordinates 0 and 2."""
-    flow = FlowConfig(mask="checkerboard").build(16, generator=torch.Generator().manual_seed(0))
-    assert all(bool(c.mask[0]) == bool(c.mask[2]) for c in flow.cells)
+    expected = make_masks(d, None, "auto")
+    assert len(flow.cells) == (2 if d <= 8 else 2 * math.ceil(math.log2(d)))
+    assert all(torch.equal(c.mask, m) for c, m in zip(flow.cells, expected, strict=True))
 
 
 def test_default_iflow_flow_saves_and_loads(tmp_path):

@@ -7,6 +7,7 @@ from .coupling_flow import PERMUTATIONS, PRIORS, CouplingFlow, make_permutation
 from .flow import Flow, Prior
 from .masks import (
     MASKS,
+    auto_mask,
     checkerboard_masks,
     explicit_masks,
     iflow_masks,
@@ -33,6 +34,7 @@ __all__ += [
 __all__ += [
     "MLP",
     "MASKS",
+    "auto_mask",
     "checkerboard_masks",
     "iflow_masks",
     "random_masks",

@@ -80,7 +80,9 @@ class CouplingFlow(Flow):
             checkerboard and random masks, ``2 ceil(log2 d)`` for iflow, the list's length for
             explicit masks, 1 for ``d = 1``).
         n_bins: number of bins of the binned transforms (``None``: the transform's default).
-        mask: ``"checkerboard"``, ``"iflow"``, ``"random"`` or an explicit list of boolean masks
+        mask: ``"checkerboard"``, ``"iflow"``, ``"random"``, ``"auto"``
+            (:func:`~nisflow.flows.masks.auto_mask`; :class:`nisflow.FlowConfig`'s default) or an
+            explicit list of boolean masks
             (``True`` = conditioning coordinate), repeated cyclically over the cells.
         permutation: ``None``, ``"exchange"``, ``"random"``, ``"soft"`` or ``"rotation"``: a map
             inserted between consecutive cells.

@@ -28,6 +28,7 @@ from nisflow.flows import (
     Rotation,
     SoftRotation,
     TrainableRotation,
+    auto_mask,
     checkerboard_masks,
     euler_rotation_matrix,
     explicit_masks,
@@ -35,6 +36,7 @@ from nisflow.flows import (
     make_masks,
     random_masks,
 )
+from nisflow.flows.masks import default_n_masks
 from nisflow.flows.rotations import n_euler_angles, normal_icdf
 
 from .cases import BIJECTIONS, DIMS, DTYPES, LinearCouplingCell, inputs, perturb_
@@ -124,6 +126,18 @@ def test_iflow_masks_split_every_pair(d):
         assert split, f"coordinates {i} and {j} are never split"
     if d > 1:
         assert bool(stacked.any(0).all()), "every coordinate must condition some mask"
+
+
+@pytest.mark.parametrize("d", range(1, 34))
+def test_auto_masks_are_the_checkerboard_up_to_8d_then_iflow(d):
+    expected = checkerboard_masks(d) if d <= 8 else iflow_masks(d)
+    assert auto_mask(d) == ("checkerboard" if d <= 8 else "iflow")
+    got = make_masks(d, None, "auto")
+    assert len(got) == len(expected) == default_n_masks(d, "auto")
+    assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))
+    assert len(make_masks(d, 5, "auto")) == 5
+    if d >= 3:  # what the i-flow masks fix: a checkerboard never splits coordinates 0 and 2
+        assert all(bool(m[0]) == bool(m[2]) for m in checkerboard_masks(d))
 
 
 @pytest.mark.parametrize("d", DIMS)
