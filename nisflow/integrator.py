@@ -64,7 +64,7 @@ from .sampling import (
 )
 from .stratification import allocate, neighbourhood, regrid, strata_per_dim
 from .training.survey import SURVEY_STRATEGIES, SurveyStrategy, get_survey_strategy
-from .training.trainer import Trainer
+from .training.trainer import Trainer, auto_batch_size
 
 __all__ = ["Integrator", "FlowConfig", "TrainingConfig", "SamplingConfig"]
 
@@ -118,7 +118,8 @@ class TrainingConfig:
     The defaults follow ZüNIS (variance loss, adaptive strategy, 5 epochs per batch) with
     minibatches of 2,000 points and a learning rate of 3e-3: on Suite A at 2e5 + 2e5
     evaluations these gave 3–5× lower ``rel_var_per_point`` than 10,000-point steps at 1e-3
-    (more gradient steps per evaluation). A later benchmark pass is expected to refine them.
+    (more gradient steps per evaluation). Flows of more than four coupling cells (the default
+    above ``d = 8``) take 500 points per cell and step (:func:`~nisflow.training.auto_batch_size`).
 
     Attributes:
         loss: a name of :data:`nisflow.losses.LOSSES` or a callable ``loss(f, log_g, log_q)``.
@@ -126,7 +127,10 @@ class TrainingConfig:
             ``"buffered"`` (see :mod:`nisflow.training.survey`).
         n_epochs: passes over each survey batch (buffered: 1 online + ``n_epochs − 1``
             buffered).
-        batch_size: points per gradient step (``None``: the whole survey batch).
+        batch_size: points per gradient step: a positive integer, ``None`` for the whole survey
+            batch, or ``"auto"`` (the default) for
+            :func:`~nisflow.training.auto_batch_size`: 2,000, or 500 per coupling cell in flows
+            of more than four.
         lr: Adam learning rate.
         max_grad_norm: gradient clipping (``None``: none).
         cuda_graphs: on a CUDA device, replay each gradient step as a recorded CUDA graph
@@ -137,10 +141,19 @@ class TrainingConfig:
     loss: str | Loss = "variance"
     survey_strategy: str = "adaptive"
     n_epochs: int = 5
-    batch_size: int | None = 2_000
+    batch_size: int | str | None = "auto"
     lr: float = 3e-3
     max_grad_norm: float | None = 10.0
     cuda_graphs: bool = True
+
+    def __post_init__(self) -> None:
+        b = self.batch_size
+        if (
+            b is not None
+            and b != "auto"
+            and (isinstance(b, bool) or not isinstance(b, int) or b < 1)
+        ):
+            raise ValueError(f"Expected batch_size a positive integer, None or 'auto'; got {b!r}.")
 
 
 @dataclass(frozen=True)
@@ -347,7 +360,9 @@ class Integrator(IntegratorBase):
             model,
             training.loss,
             lr=training.lr,
-            batch_size=training.batch_size,
+            batch_size=(
+                auto_batch_size(model) if training.batch_size == "auto" else training.batch_size
+            ),
             max_grad_norm=training.max_grad_norm,
             chunk_size=self.chunk_size,
             uniform_fraction=sampling.uniform_fraction,

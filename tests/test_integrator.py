@@ -405,3 +405,47 @@ def test_default_iflow_flow_saves_and_loads(tmp_path):
     x = torch.rand(64, 9, generator=torch.Generator().manual_seed(0))
     log_q = integrator.flow.log_prob(x)
     assert log_q.abs().max() > 0.1 and torch.equal(loaded.flow.log_prob(x), log_q)
+
+
+@pytest.mark.parametrize(("d", "expected_steps"), [(4, 20), (16, 10)])
+def test_default_batch_size_follows_the_flow_cells(d, expected_steps):
+    """``batch_size="auto"``: 2,000 points per step with two cells, 4,000 with eight (d = 16).
+
+    One survey iteration of 8,000 points and five epochs takes 5 × 8000 / batch steps.
+    """
+    integrator = Integrator(
+        d,
+        gauss,
+        seed=0,
+        flow=FlowConfig(hidden=8, layers=1, n_bins=4),
+        training=TrainingConfig(n_epochs=5),
+        n_iter_survey=1,
+        n_points_survey=8_000,
+        verbose=False,
+    )
+    assert integrator.training.batch_size == "auto"
+    assert integrator.trainer.batch_size == 40_000 // expected_steps
+    integrator.survey()
+    assert integrator.trainer.n_steps == expected_steps
+
+
+@pytest.mark.parametrize("bad", ["big", 0, -5, 2.5, True])
+def test_training_config_rejects_a_bad_batch_size(bad):
+    with pytest.raises(ValueError, match="batch_size"):
+        TrainingConfig(batch_size=bad)
+
+
+def test_auto_batch_size_is_saved_as_auto_and_an_explicit_one_as_given(tmp_path):
+    for batch, expected in (("auto", 4_000), (3_000, 3_000)):
+        integrator = Integrator(
+            16,
+            gauss,
+            seed=1,
+            flow=FlowConfig(hidden=4, layers=1, n_bins=4),
+            training=TrainingConfig(batch_size=batch),
+            verbose=False,
+        )
+        integrator.save(tmp_path / "b.pt")
+        loaded = Integrator.load(tmp_path / "b.pt", f=gauss, verbose=False)
+        assert loaded.training.batch_size == batch
+        assert loaded.trainer.batch_size == integrator.trainer.batch_size == expected

@@ -3,7 +3,9 @@
 Run on a CUDA machine: ``python bench/gpu/probe.py [--compile]``. Prints
 1. the top CUDA kernels of ``sample_and_log_prob(1e6)`` for the default d = 8 flow;
 2. sampling throughput by batch size and dtype;
-3. the time of 200 training steps (2,000-point minibatches) eager and as CUDA graphs;
+3. the time of 200 training steps eager and as CUDA graphs: the default flows of d = 2 and 8
+   (two cells) at 2,000 points per step, and of d = 16 (eight cells) at 2,000 and at its
+   ``batch_size="auto"`` 4,000;
 4. with ``--compile``: ``torch.compile`` of the flow's forward map (compile time, throughput).
 """
 
@@ -69,11 +71,11 @@ def throughput() -> None:
                 print(f"{d:2d} {str(dtype)[6:]:8s} {n:9d} {s:9.4f} {n / s:10.3e}")
 
 
-def training_steps(d: int = 8, steps: int = 200) -> None:
+def training_steps(d: int = 8, steps: int = 200, batch: int = 2000) -> None:
     for graphs in (False, True):
         flow = _flow(d)
-        trainer = Trainer(flow, lr=3e-3, batch_size=2000, max_grad_norm=10.0, cuda_graphs=graphs)
-        x = torch.rand(steps * 2000, d, device="cuda")
+        trainer = Trainer(flow, lr=3e-3, batch_size=batch, max_grad_norm=10.0, cuda_graphs=graphs)
+        x = torch.rand(steps * batch, d, device="cuda")
         f = torch.exp(-((x - 0.5) ** 2).sum(-1) / 0.1).double()
         log_q = torch.zeros(x.shape[0], dtype=torch.float64, device="cuda")
         trainer.train_on_batch(x[:10_000], log_q[:10_000], f[:10_000])  # warm-up / recording
@@ -82,7 +84,10 @@ def training_steps(d: int = 8, steps: int = 200) -> None:
         losses = trainer.train_on_batch(x, log_q, f)
         torch.cuda.synchronize()
         dt = time.perf_counter() - t
-        print(f"d={d} graphs={graphs}: {dt / steps * 1e3:.3f} ms/step, last loss {losses[-1]:.4f}")
+        print(
+            f"d={d} cells={len(flow.cells)} batch={batch} graphs={graphs}: "
+            f"{dt / steps * 1e3:.3f} ms/step, last loss {losses[-1]:.4f}"
+        )
 
 
 def compiled(d: int = 8, n: int = 1_000_000) -> None:
@@ -111,6 +116,8 @@ if __name__ == "__main__":
     print(torch.cuda.get_device_name(0), torch.__version__)
     training_steps(2)
     training_steps(8)
+    training_steps(16)
+    training_steps(16, batch=4000)
     throughput()
     profile_sampling()
     if a.compile:

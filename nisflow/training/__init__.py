@@ -13,12 +13,13 @@ from .survey import (
     SurveyStrategy,
     get_survey_strategy,
 )
-from .trainer import Trainer
+from .trainer import Trainer, auto_batch_size
 
 __all__ = [
     "SampleBatch",
     "SampleBuffer",
     "Trainer",
+    "auto_batch_size",
     "SurveyStep",
     "SurveyStrategy",
     "FlatSurvey",

@@ -155,3 +155,27 @@ def test_loss_value_compares_models():
     flat = Trainer(linear_density_flow(1, theta=0.0)).loss_value(x, log_q, f)
     assert abs(good) < 0.05 * flat and flat == pytest.approx(TARGET**2 / 12, rel=0.1)
     assert flat == pytest.approx(float(variance_loss(f, log_q, log_q)), rel=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("d", "mask", "expected"),
+    [
+        (2, "auto", 2000),
+        (8, "auto", 2000),
+        (8, "iflow", 3000),
+        (16, "auto", 4000),
+        (32, "auto", 5000),
+    ],
+)
+def test_auto_batch_size_takes_500_points_per_cell_beyond_four_cells(d, mask, expected):
+    from nisflow.flows import CouplingFlow
+    from nisflow.training import auto_batch_size
+
+    flow = CouplingFlow(d, "rq_spline", mask=mask, hidden=4, layers=1)
+    assert auto_batch_size(flow) == max(2000, 500 * flow.n_cells) == expected
+
+
+def test_auto_batch_size_of_a_flow_without_coupling_cells_is_the_minimum():
+    from nisflow.training import auto_batch_size
+
+    assert auto_batch_size(linear_density_flow(3, theta=0.3)) == 2000
