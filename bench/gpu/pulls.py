@@ -3,6 +3,8 @@
 ``python bench/gpu/pulls.py [--seeds 150] [--first-seed 0] [--functions camel2,camel4]
 [--device cuda]``: Suite A functions at a small budget (5 x 2e4 + 5 x 2e4), one seed per run;
 prints the mean and standard deviation of (estimate - exact) / error and the share beyond 3.
+With ``--out``, the file is rewritten after every seed (``"complete": false`` until the last), so
+a run that is stopped keeps the seeds it finished.
 """
 
 from __future__ import annotations
@@ -45,29 +47,37 @@ def main() -> None:
             )
             r = integ.integrate()
             pulls.append((r.mean - fn.exact) / r.sdev)
-        p = torch.tensor(pulls, dtype=torch.float64)
-        row = dict(
-            function=name,
-            seeds=a.seeds,
-            first_seed=a.first_seed,
-            device=a.device,
-            pulls=pulls,
-            mean=float(p.mean()),
-            std=float(p.std()),
-            beyond3=float((p.abs() > 3).double().mean()),
-            graphs=integ.trainer._graph is not None,
-            seconds_per_run=(time.perf_counter() - t) / a.seeds,
-        )
+            row = _summary(name, a, pulls, integ, time.perf_counter() - t)
+            if a.out:
+                with open(a.out, "w") as fh:
+                    json.dump(rows + [row], fh)
         rows.append(row)
         print(json.dumps(row))
         print(
-            f"{name}: pull mean {row['mean']:+.3f} (+- {1 / math.sqrt(a.seeds):.3f}), "
+            f"{name}: pull mean {row['mean']:+.3f} (+- {1 / math.sqrt(len(pulls)):.3f}), "
             f"std {row['std']:.3f}, |pull|>3: {row['beyond3']:.3f}",
             flush=True,
         )
-    if a.out:
-        with open(a.out, "w") as fh:
-            json.dump(rows, fh)
+
+
+def _summary(
+    name: str, a: argparse.Namespace, pulls: list[float], integ: Integrator, seconds: float
+) -> dict:
+    """One function's row from the pulls measured so far (``complete`` once all seeds ran)."""
+    p = torch.tensor(pulls, dtype=torch.float64)
+    return dict(
+        function=name,
+        seeds=len(pulls),
+        first_seed=a.first_seed,
+        device=a.device,
+        complete=len(pulls) == a.seeds,
+        pulls=pulls,
+        mean=float(p.mean()),
+        std=float(p.std()) if len(pulls) > 1 else float("nan"),
+        beyond3=float((p.abs() > 3).double().mean()),
+        graphs=integ.trainer._graph is not None,
+        seconds_per_run=seconds / len(pulls),
+    )
 
 
 if __name__ == "__main__":
