@@ -76,7 +76,12 @@ class FlowConfig:
     Attributes:
         transform: ``"rq_spline"``, ``"pwlinear"``, ``"pwquad"`` or ``"affine"``.
         n_cells: coupling cells (``None``: enough to transform every coordinate).
-        n_bins: bins of the binned transforms (``None``: the transform's default).
+        n_bins: bins of the binned transforms: a positive integer, ``None`` for the
+            transform's default (8), or ``"auto"`` (the default): 16 for the RQ spline in
+            ``d <= 2``, where each coordinate passes through one or two spline transforms and
+            their bins are all the resolution the flow has (camel2: 1.47× lower variance per
+            point over four seeds), the transform's default otherwise (from 4D on 16 bins were
+            worse: docs/performance.md section 5).
         mask: ``"checkerboard"``, ``"iflow"``, ``"random"`` or ``"auto"`` (the default:
             :func:`~nisflow.flows.masks.auto_mask`, the checkerboard up to ``d = 8`` and the
             i-flow decomposition above, which splits every pair of coordinates in some cell).
@@ -88,11 +93,26 @@ class FlowConfig:
 
     transform: str = "rq_spline"
     n_cells: int | None = None
-    n_bins: int | None = None
+    n_bins: int | str | None = "auto"
     mask: str = "auto"
     permutation: str | None = None
     hidden: int = 64
     layers: int = 2
+
+    def __post_init__(self) -> None:
+        b = self.n_bins
+        if (
+            b is not None
+            and b != "auto"
+            and (isinstance(b, bool) or not isinstance(b, int) or b < 1)
+        ):
+            raise ValueError(f"Expected n_bins a positive integer, None or 'auto'; got {b!r}.")
+
+    def bins(self, d: int) -> int | None:
+        """The bins the flow for dimension ``d`` gets (``None``: the transform's default)."""
+        if self.n_bins != "auto":
+            return self.n_bins  # type: ignore[return-value]
+        return 16 if self.transform == "rq_spline" and d <= 2 else None
 
     def build(self, d: int, *, generator: torch.Generator | None = None) -> Flow:
         """Construct the flow for dimension ``d`` (network weights from ``generator``)."""
@@ -102,7 +122,7 @@ class FlowConfig:
             d,
             self.transform,
             n_cells=self.n_cells,
-            n_bins=self.n_bins,
+            n_bins=self.bins(d),
             mask=self.mask,
             permutation=self.permutation,
             hidden=self.hidden,
@@ -190,9 +210,11 @@ class SamplingConfig:
             (VEGAS+'s ``neval_frac``). 2 gives the finest strata and no adaptation.
         uniform_candidate: let the refine try the uniform density itself next to the flow:
             the first refine iteration starts with two pilots of 1/8 of its points, one from
-            each (stratified or QMC as above), and the rest of the refine uses the one whose
-            variance per point was smaller, provided the two pilot estimates agree within 3
-            combined standard deviations (otherwise the flow). The pilots only decide: they
+            each (stratified or QMC as above), and the rest of the refine uses the flow if its
+            variance per point was below half the uniform density's, the uniform density
+            otherwise, provided the two pilot estimates agree within 3 combined standard
+            deviations (otherwise the flow; :func:`~nisflow.sampling.choose_refine_sampler`
+            says why the margin). The pilots only decide: they
             are recorded in the history, not part of the estimate (so the choice cannot bias
             it) nor of the diagnostics. ``True``, ``False`` or ``"auto"`` (on for ``d <= 2``,
             where a finely stratified uniform sampler can beat a trained flow on a smooth

@@ -449,3 +449,45 @@ def test_auto_batch_size_is_saved_as_auto_and_an_explicit_one_as_given(tmp_path)
         loaded = Integrator.load(tmp_path / "b.pt", f=gauss, verbose=False)
         assert loaded.training.batch_size == batch
         assert loaded.trainer.batch_size == integrator.trainer.batch_size == expected
+
+
+@pytest.mark.parametrize(
+    ("config", "d", "expected"),
+    [
+        (FlowConfig(), 1, 16),
+        (FlowConfig(), 2, 16),
+        (FlowConfig(), 3, 8),
+        (FlowConfig(), 8, 8),
+        (FlowConfig(transform="pwlinear"), 2, 8),
+        (FlowConfig(n_bins=None), 2, 8),
+        (FlowConfig(n_bins=12), 2, 12),
+        (FlowConfig(n_bins=12), 5, 12),
+    ],
+)
+def test_auto_bins_are_16_for_the_rq_spline_up_to_2d(config, d, expected):
+    """``n_bins="auto"`` (FlowConfig's default): 16 RQ-spline bins in 1D and 2D, else the
+    transform's default (8); ``None`` and integers as given."""
+    flow = config.build(d, generator=torch.Generator().manual_seed(0))
+    assert {c.transform.n_bins for c in flow.cells} == {expected}
+
+
+@pytest.mark.parametrize("bad", ["many", 0, -1, 2.5, True])
+def test_flow_config_rejects_bad_bins(bad):
+    with pytest.raises(ValueError, match="n_bins"):
+        FlowConfig(n_bins=bad)
+
+
+def test_auto_bins_are_saved_as_auto_and_old_files_keep_their_bins(tmp_path):
+    """A default 2D integrator saves ``"auto"`` and loads its 16 bins; one saved with
+    ``n_bins=None`` (every file written before ``"auto"``) loads its 8 bins and the same log q."""
+    x = torch.rand(64, 2, generator=torch.Generator().manual_seed(0))
+    for n_bins, expected in (("auto", 16), (None, 8)):
+        integrator = Integrator(
+            2, gauss, seed=2, flow=FlowConfig(n_bins=n_bins, hidden=8, layers=1), verbose=False
+        )
+        perturb_(integrator.flow, 0.5, torch.Generator().manual_seed(1))
+        integrator.save(tmp_path / "bins.pt")
+        loaded = Integrator.load(tmp_path / "bins.pt", f=gauss, verbose=False)
+        assert loaded.flow_config.n_bins == n_bins
+        assert {c.transform.n_bins for c in loaded.flow.cells} == {expected}
+        assert torch.equal(loaded.flow.log_prob(x), integrator.flow.log_prob(x))

@@ -31,12 +31,22 @@ def _fixed(f, seed, d=2, theta=1.5, **kwargs):
 
 
 def test_choice_compares_variance_per_point_and_requires_agreement():
-    # per point: flow 1e-4 * 100 = 1e-2, uniform 4e-5 * 400 = 1.6e-2 -> the flow, despite its
+    # per point: flow 1e-4 * 100 = 1e-2, uniform 6e-5 * 400 = 2.4e-2 -> the flow, despite its
     # larger variance of the mean
-    assert choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (1.0, 4e-5, 400)}) == "flow"
+    assert choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (1.0, 6e-5, 400)}) == "flow"
     assert (
         choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (1.0, 1e-5, 100)}) == "uniform"
     )
+    # the flow must win by flow_margin (default 2): uniform 1.6e-2 per point against the flow's
+    # 1e-2 is the uniform density; at 2.1e-2 the flow
+    assert (
+        choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (1.0, 4e-5, 400)}) == "uniform"
+    )
+    assert (
+        choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (1.0, 5.25e-5, 400)}) == "flow"
+    )
+    margin_1 = {"flow": (1.0, 1e-4, 100), "uniform": (1.0, 4e-5, 400)}
+    assert choose_refine_sampler(margin_1, flow_margin=1.0) == "flow"
     # a uniform pilot that disagrees (e.g. missed a peak the flow found) never wins
     far = 1.0 + 3.1 * math.sqrt(1e-4 + 1e-6)
     assert choose_refine_sampler({"flow": (1.0, 1e-4, 100), "uniform": (far, 1e-6, 100)}) == "flow"

@@ -405,7 +405,7 @@ def table2_integrator(
         raise ValueError(f"Expected a row of {list(TABLE2_PRIORS)}; got {label!r}.")
     names = [s.strip() for s in label.split(",")]
     maps = {"ring": ring_mapping, "line": line_mapping, "flat": flat_mapping}
-    flow = FlowConfig(transform="rq_spline", hidden=budget.hidden, layers=2)
+    flow = FlowConfig(transform="rq_spline", n_bins=None, hidden=budget.hidden, layers=2)
     channels = [Channel(mapping=maps[n](), flow=flow, name=n) for n in names]
     spec = TABLE2_PRIORS[label]
     prior = spec if isinstance(spec, str) else component_prior(spec)

@@ -76,10 +76,12 @@ class Channel(nn.Module):
         self.name = str(name)
         self.flow: Flow | None = None
         self.flow_config: FlowConfig | None = None
+        # the transform's default bins: FlowConfig's "auto" (16 in d <= 2) was measured for the
+        # single-channel Integrator, not for channels
         if flow is True:
-            self.flow_config = FlowConfig()
+            self.flow_config = FlowConfig(n_bins=None)
         elif isinstance(flow, str):
-            self.flow_config = FlowConfig(transform=flow)
+            self.flow_config = FlowConfig(transform=flow, n_bins=None)
         elif isinstance(flow, FlowConfig):
             self.flow_config = flow
         elif isinstance(flow, Flow):
