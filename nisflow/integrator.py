@@ -40,6 +40,7 @@ from .integrand import Integrand
 from .integrator_base import (
     IntegratorBase,
     check_count,
+    check_count_or_auto,
     check_dtype,
     check_seed,
     seeded_generators,
@@ -100,13 +101,7 @@ class FlowConfig:
     layers: int = 2
 
     def __post_init__(self) -> None:
-        b = self.n_bins
-        if (
-            b is not None
-            and b != "auto"
-            and (isinstance(b, bool) or not isinstance(b, int) or b < 1)
-        ):
-            raise ValueError(f"Expected n_bins a positive integer, None or 'auto'; got {b!r}.")
+        check_count_or_auto(self.n_bins, "n_bins")
 
     def bins(self, d: int) -> int | None:
         """The bins the flow for dimension ``d`` gets (``None``: the transform's default)."""
@@ -167,13 +162,7 @@ class TrainingConfig:
     cuda_graphs: bool = True
 
     def __post_init__(self) -> None:
-        b = self.batch_size
-        if (
-            b is not None
-            and b != "auto"
-            and (isinstance(b, bool) or not isinstance(b, int) or b < 1)
-        ):
-            raise ValueError(f"Expected batch_size a positive integer, None or 'auto'; got {b!r}.")
+        check_count_or_auto(self.batch_size, "batch_size")
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from .unweighting import UnweightedEvents, unweight
 __all__ = [
     "IntegratorBase",
     "check_count",
+    "check_count_or_auto",
     "check_seed",
     "check_dtype",
     "training_with_loss",
@@ -56,6 +57,19 @@ def check_count(v: object, name: str, minimum: int) -> int:
     """
     if isinstance(v, bool) or not isinstance(v, int) or v < minimum:
         raise ValueError(f"Expected {name} to be an integer >= {minimum}; got {v!r}.")
+    return v
+
+
+def check_count_or_auto(v: object, name: str) -> int | str | None:
+    """``v`` if it is ``None``, ``"auto"`` or a positive integer (not a bool).
+
+    Raises:
+        ValueError: "Expected {name} a positive integer, None or 'auto'; got ...".
+    """
+    if v is None or (isinstance(v, str) and v == "auto"):
+        return v
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise ValueError(f"Expected {name} a positive integer, None or 'auto'; got {v!r}.")
     return v
 
 
